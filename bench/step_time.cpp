@@ -1,0 +1,128 @@
+// Median wall time of one AGD training step (forward, MSE loss, backward, AGD update) of the
+// main example's network, depth 4 width 512, on batches of 128, and its GFLOP/s against the
+// machine's single-GEMM throughput measured the same way.
+//
+//   build/bench/bench_step_time --threads 2
+#include <agd/agd.hpp>
+#include <agd/train/fit.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Net = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>,
+                            agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
+                            agd::Dense<512, 10>>;
+using clock_type = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+/// Floating-point operations of one training step on a batch of n: forward W x (2 P n),
+/// weight gradients dy x^T (2 P n) and input gradients W^T dy for all but the first layer.
+double step_flops(std::size_t n) {
+  const double p = double(Net::parameter_count);
+  const double first = double(Net::weight_rows[0] * Net::weight_cols[0]);
+  return 2.0 * double(n) * (p + p + (p - first));
+}
+
+/// GFLOP/s of a square single-precision GEMM split over the same thread pool and GEMM library
+/// (best of `repeats`): the machine's attainable GEMM throughput, the roof the step is measured
+/// against.
+double gemm_gflops(Eigen::Index size, int repeats) {
+  agd::matrix<float> a = agd::matrix<float>::Random(size, size);
+  agd::matrix<float> b = agd::matrix<float>::Random(size, size);
+  agd::matrix<float> c(size, size);
+  auto multiply = [&] {
+    agd::cpu_pool().run([&](unsigned thread, unsigned threads) {
+      const auto [first, count] = agd::split_range(size, thread, threads, 16);
+      c.middleCols(first, count).noalias() = a * b.middleCols(first, count);
+    });
+  };
+  multiply();
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = clock_type::now();
+    multiply();
+    best = std::min(best, std::chrono::duration<double>(clock_type::now() - start).count());
+  }
+  return 2.0 * double(size) * double(size) * double(size) / best / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 0, steps = 300, warmup = 20;
+  std::size_t batch = 128;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bench_step_time: %s needs a value\n", flag.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (flag == "--threads") threads = std::atoi(value());
+    else if (flag == "--steps") steps = std::atoi(value());
+    else if (flag == "--warmup") warmup = std::atoi(value());
+    else if (flag == "--batch") batch = std::size_t(std::atol(value()));
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_step_time [--threads N (0: all cores)] [--steps N] [--warmup N] "
+                   "[--batch N]\nunknown flag: %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (steps < 1 || batch < 1) {
+    std::fprintf(stderr, "bench_step_time: --steps and --batch must be positive\n");
+    return 2;
+  }
+  agd::set_threads(threads);
+  const int used_threads = threads ? threads : int(std::thread::hardware_concurrency());
+
+  agd::data::dataset data;
+  const std::size_t samples = std::max<std::size_t>(4096, 2 * batch);
+  data.inputs = Eigen::MatrixXf::Random(784, Eigen::Index(samples));
+  data.labels.resize(samples);
+  for (std::size_t j = 0; j < samples; ++j) data.labels[j] = std::int32_t(j % 10);
+
+  Net net(batch);
+  agd::AGD optimizer(net, {.seed = 0});
+  agd::data::batch_sampler sampler(samples, batch, 0);
+  std::vector<std::int32_t> labels(batch);
+  std::span<const std::size_t> indices;
+  std::vector<double> step_ms;
+  sampler.start_epoch();
+  for (int s = 0; s < warmup + steps; ++s) {
+    if (!sampler.next(indices)) {
+      sampler.start_epoch();
+      sampler.next(indices);
+    }
+    agd::data::gather_batch(data, indices, net.input_buffer(), std::span<std::int32_t>(labels));
+    const auto start = clock_type::now();
+    agd::train::train_step<agd::MSELoss>(net, optimizer, std::span<const std::int32_t>(labels));
+    const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+    if (s >= warmup) step_ms.push_back(ms);
+  }
+  const double median_ms = median(step_ms);
+  const double min_ms = *std::min_element(step_ms.begin(), step_ms.end());
+  const double gflops = step_flops(batch) / (median_ms * 1e-3) / 1e9;
+  const double roof = gemm_gflops(2048, 10);
+  std::printf("agd step, depth 4 width 512 batch %zu, %s GEMM, %d threads: median %.3f ms "
+              "(min %.3f), %.1f GFLOP/s = %.0f%% of this machine's %.1f GFLOP/s GEMM roof\n",
+              batch, agd::gemm_backend().c_str(), used_threads, median_ms, min_ms, gflops,
+              100 * gflops / roof, roof);
+  std::printf("agd_step_ms median=%.4f min=%.4f gflops=%.2f gemm_gflops=%.2f threads=%d "
+              "batch=%zu backend=%s\n",
+              median_ms, min_ms, gflops, roof, used_threads, batch, agd::gemm_backend().c_str());
+  return 0;
+}

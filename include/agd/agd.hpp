@@ -1,0 +1,27 @@
+// The umbrella header: #include <agd/agd.hpp> gives the whole CPU library.
+#pragma once
+
+#include "agd/core/layer.hpp"
+#include "agd/core/math.hpp"
+#include "agd/core/matrix.hpp"
+
+#include "agd/layers/dense.hpp"
+#include "agd/layers/relu.hpp"
+
+#include "agd/network/fcn.hpp"
+#include "agd/network/sequential.hpp"
+
+#include "agd/loss/accuracy.hpp"
+#include "agd/loss/cross_entropy.hpp"
+#include "agd/loss/mse_loss.hpp"
+#include "agd/loss/square_loss.hpp"
+
+#include "agd/init/kaiming_uniform.hpp"
+#include "agd/init/orthogonal.hpp"
+
+#include "agd/optim/adam.hpp"
+#include "agd/optim/agd.hpp"
+#include "agd/optim/optimizer.hpp"
+#include "agd/optim/sgd.hpp"
+
+#include "agd/backend/eigen/threads.hpp"

@@ -1,0 +1,123 @@
+// After the first step, a training step (batch gather, forward, loss, backward, optimiser) makes
+// no heap allocation at all. This program replaces malloc and its relatives (which catches Eigen,
+// OpenBLAS and everything else) and the global operator new, and counts calls while armed.
+#include <agd/agd.hpp>
+#include <agd/train/fit.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+}
+
+namespace {
+std::atomic<bool> armed{false};
+std::atomic<long> mallocs{0}, news{0};
+void count_malloc() {
+  if (armed.load(std::memory_order_relaxed)) mallocs.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+extern "C" {
+void* malloc(std::size_t size) {
+  count_malloc();
+  return __libc_malloc(size);
+}
+void* calloc(std::size_t count, std::size_t size) {
+  count_malloc();
+  return __libc_calloc(count, size);
+}
+void* realloc(void* pointer, std::size_t size) {
+  count_malloc();
+  return __libc_realloc(pointer, size);
+}
+void* memalign(std::size_t alignment, std::size_t size) {
+  count_malloc();
+  return __libc_memalign(alignment, size);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t size) {
+  count_malloc();
+  return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
+  count_malloc();
+  *out = __libc_memalign(alignment, size);
+  return *out ? 0 : 12;
+}
+void free(void* pointer) { __libc_free(pointer); }
+}
+
+void* operator new(std::size_t size) {
+  if (armed.load(std::memory_order_relaxed)) news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = __libc_malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void operator delete(void* p) noexcept { __libc_free(p); }
+void operator delete[](void* p) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { __libc_free(p); }
+
+namespace {
+
+using Net = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>,
+                            agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
+                            agd::Dense<512, 10>>;
+
+template <class Loss, class Opt>
+int check(const char* what, Net& net, Opt& optimizer, const agd::data::dataset& data) {
+  agd::data::batch_sampler sampler(data.size(), net.batch_capacity(), 1);
+  std::vector<std::int32_t> labels(net.batch_capacity());
+  std::span<const std::size_t> indices;
+  sampler.start_epoch();
+  auto step = [&] {
+    sampler.next(indices);
+    agd::data::gather_batch(data, indices, net.input_buffer(), std::span<std::int32_t>(labels));
+    agd::train::train_step<Loss>(net, optimizer, std::span<const std::int32_t>(labels));
+  };
+  step();  // warm-up: thread pools and BLAS buffers come up on the first call
+  mallocs = 0;
+  news = 0;
+  armed = true;
+  for (int i = 0; i < 5; ++i) step();
+  armed = false;
+  const long total = mallocs + news;
+  std::printf("%-28s %ld malloc-family calls, %ld operator new calls in 5 steps\n", what,
+              mallocs.load(), news.load());
+  return total == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main() {
+  agd::set_threads(2);
+  agd::data::dataset data;
+  data.inputs = Eigen::MatrixXf::Random(784, 1024);
+  data.labels.resize(1024);
+  for (std::size_t j = 0; j < data.labels.size(); ++j) data.labels[j] = std::int32_t(j % 10);
+
+  int failures = 0;
+  Net net(128);
+  {
+    agd::AGD optimizer(net);
+    failures += check<agd::MSELoss>("AGD + MSELoss:", net, optimizer, data);
+    failures += check<agd::CrossEntropyLoss>("AGD + CrossEntropyLoss:", net, optimizer, data);
+  }
+  {
+    agd::Adam optimizer(net);
+    failures += check<agd::SquareLoss>("Adam + SquareLoss:", net, optimizer, data);
+  }
+  {
+    agd::SGD optimizer(net, {.lr = 0.1, .momentum = 0.9});
+    failures += check<agd::MSELoss>("SGD(momentum) + MSELoss:", net, optimizer, data);
+  }
+  std::printf("%s\n", failures == 0 ? "zero allocations per step: OK" : "FAILED: steps allocate");
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,160 @@
+// AGD against a hand-worked two-layer case, its initialisation, and the baselines' updates.
+#include <agd/agd.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <Eigen/SVD>
+
+#include <cmath>
+
+namespace {
+using mat = agd::matrix<double>;
+
+// d_0 = 1, d_1 = 4, d_2 = 1: scales sqrt(4/1) = 2 and sqrt(1/4) = 1/2.
+using TwoLayer = agd::basic_sequential<double, agd::Dense<1, 4>, agd::Relu, agd::Dense<4, 1>>;
+static_assert(TwoLayer::agd_scales[0] == 2.0 && TwoLayer::agd_scales[1] == 0.5);
+
+struct hand_worked {
+  TwoLayer net{1};
+  mat w1 = mat::Constant(4, 1, 1.0), w2 = mat::Constant(1, 4, -1.0);
+  hand_worked() {
+    net.weight(0) = w1;
+    net.weight(1) = w2;
+    // ||grad_1||_F = 1.5 and ||grad_2||_F = 2, so G = (2 * 1.5 + 0.5 * 2) / 2 = 2 and
+    // eta = log((1 + sqrt(1 + 8)) / 2) = log 2.
+    net.gradient(0) = (mat(4, 1) << 0.9, 1.2, 0.0, 0.0).finished();
+    net.gradient(1) = (mat(1, 4) << 1.0, 1.0, 1.0, 1.0).finished();
+  }
+};
+}  // namespace
+
+TEST_CASE("agd: one step matches the hand-worked two-layer case", "[agd]") {
+  hand_worked c;
+  agd::AGD optimizer(c.net, {.initialise = false});
+  const double eta = optimizer.step();
+  CHECK(optimizer.gradient_summary() == Approx(2.0).epsilon(1e-15));
+  CHECK(eta == Approx(std::log(2.0)).epsilon(1e-15));
+  CHECK(optimizer.automatic_learning_rate() == eta);
+  // W_1 -= (eta / L) * 2 * grad_1 / 1.5 = log 2 * (0.6, 0.8, 0, 0).
+  const mat expected_w1 = c.w1 - std::log(2.0) * (mat(4, 1) << 0.6, 0.8, 0, 0).finished();
+  // W_2 -= (eta / L) * 0.5 * grad_2 / 2 = (log 2 / 8) * (1, 1, 1, 1).
+  const mat expected_w2 = c.w2 - std::log(2.0) / 8 * mat::Ones(1, 4);
+  CHECK((c.net.weight(0) - expected_w1).cwiseAbs().maxCoeff() < 1e-15);
+  CHECK((c.net.weight(1) - expected_w2).cwiseAbs().maxCoeff() < 1e-15);
+}
+
+TEST_CASE("agd: the gain multiplies the update and nothing else", "[agd]") {
+  hand_worked c;
+  agd::AGD optimizer(c.net, {.gain = 3.0, .initialise = false});
+  optimizer.step();
+  CHECK(optimizer.automatic_learning_rate() == Approx(std::log(2.0)));
+  const mat expected_w2 = c.w2 - 3 * std::log(2.0) / 8 * mat::Ones(1, 4);
+  CHECK((c.net.weight(1) - expected_w2).cwiseAbs().maxCoeff() < 1e-14);
+}
+
+TEST_CASE("agd: a zero gradient leaves its layer unchanged, with no NaN", "[agd]") {
+  hand_worked c;
+  c.net.gradient(1).setZero();
+  agd::AGD optimizer(c.net, {.initialise = false});
+  optimizer.step();
+  // G = 2 * 1.5 / 2 = 1.5 and eta = log((1 + sqrt(7)) / 2).
+  CHECK(optimizer.gradient_summary() == Approx(1.5));
+  CHECK(optimizer.automatic_learning_rate() == Approx(std::log((1 + std::sqrt(7.0)) / 2)));
+  CHECK(c.net.weight(1) == c.w2);
+  CHECK(c.net.weight(0).allFinite());
+
+  c.net.gradient(0).setZero();
+  const mat before = c.net.weight(0);
+  CHECK(optimizer.step() == 0.0);
+  CHECK(c.net.weight(0) == before);
+}
+
+TEST_CASE("agd: initial singular values equal sqrt(d_k/d_{k-1})", "[agd][init]") {
+  using Net = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>,
+                              agd::Sqrt2Relu, agd::Dense<512, 10>>;
+  Net net(1);
+  agd::AGD optimizer(net, {.seed = 7});
+  for (std::size_t k = 0; k < Net::depth; ++k) {
+    INFO("weight " << k << " of shape " << Net::weight_rows[k] << "x" << Net::weight_cols[k]);
+    const Eigen::MatrixXd w = net.weight(k).cast<double>();
+    Eigen::BDCSVD<Eigen::MatrixXd> svd(w);
+    const auto& sigma = svd.singularValues();
+    CHECK(sigma.size() == Eigen::Index(std::min(Net::weight_rows[k], Net::weight_cols[k])));
+    const double expected = std::sqrt(double(Net::weight_rows[k]) / double(Net::weight_cols[k]));
+    CHECK(sigma.maxCoeff() == Approx(expected).epsilon(1e-5));
+    CHECK(sigma.minCoeff() == Approx(expected).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("agd: initialisation is seeded and reproducible", "[agd][init]") {
+  using Net = agd::Sequential<agd::Dense<20, 30>, agd::Relu, agd::Dense<30, 5>>;
+  Net a, b, c;
+  agd::AGD oa(a, {.seed = 42}), ob(b, {.seed = 42}), oc(c, {.seed = 43});
+  for (std::size_t k = 0; k < Net::depth; ++k) {
+    CHECK(a.weight(k) == b.weight(k));
+    CHECK(a.weight(k) != c.weight(k));
+  }
+  // Haar-uniform: over many draws the entries of a 1x1 "orthogonal" matrix are +-1 equally often.
+  using Scalar1 = agd::basic_sequential<double, agd::Dense<1, 1>>;
+  int positive = 0;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    Scalar1 net;
+    agd::init::orthogonal(net, seed);
+    CHECK(std::abs(net.weight(0)(0, 0)) == Approx(1.0));
+    positive += net.weight(0)(0, 0) > 0;
+  }
+  CHECK(positive > 70);
+  CHECK(positive < 130);
+}
+
+TEST_CASE("baselines: Kaiming-uniform initialisation bounds", "[baselines]") {
+  using Net = agd::Sequential<agd::Dense<400, 300>, agd::Relu, agd::Dense<300, 10>>;
+  Net net;
+  agd::SGD optimizer(net, {.lr = 0.1, .seed = 3});
+  for (std::size_t k = 0; k < Net::depth; ++k) {
+    const double bound = 1.0 / std::sqrt(double(Net::weight_cols[k]));
+    CHECK(net.weight(k).cwiseAbs().maxCoeff() <= bound);
+    CHECK(net.weight(k).cwiseAbs().maxCoeff() > 0.99 * bound);
+    // Uniform on [-b, b] has variance b^2 / 3.
+    const double variance = double(net.weight(k).squaredNorm()) / double(net.weight(k).size());
+    CHECK(variance == Approx(bound * bound / 3).epsilon(0.05));
+  }
+}
+
+TEST_CASE("baselines: SGD with momentum follows torch.optim.SGD", "[baselines]") {
+  hand_worked c;
+  agd::SGD optimizer(c.net, {.lr = 0.5, .momentum = 0.9, .initialise = false});
+  const mat g1 = c.net.gradient(0);
+  optimizer.step();  // buffer = g; W -= lr g
+  CHECK((c.net.weight(0) - (c.w1 - 0.5 * g1)).cwiseAbs().maxCoeff() < 1e-15);
+  optimizer.step();  // buffer = 0.9 g + g; W -= lr * 1.9 g
+  CHECK((c.net.weight(0) - (c.w1 - 0.5 * g1 - 0.5 * 1.9 * g1)).cwiseAbs().maxCoeff() < 1e-14);
+  CHECK(optimizer.state_bytes() == TwoLayer::parameter_count * sizeof(double));
+}
+
+TEST_CASE("baselines: Adam's first steps follow torch.optim.Adam", "[baselines]") {
+  hand_worked c;
+  agd::Adam optimizer(c.net, {.lr = 0.01, .initialise = false});
+  optimizer.step();
+  // Step 1: m_hat = g and v_hat = g^2, so the update is lr * g / (|g| + eps) ~ lr * sign(g).
+  const mat& g = c.net.gradient(1);
+  const mat expected = c.w2.array() - 0.01 * g.array() / (g.array().abs() + 1e-8);
+  CHECK((c.net.weight(1) - expected).cwiseAbs().maxCoeff() < 1e-12);
+  // A zero gradient entry does not move its weight.
+  CHECK(c.net.weight(0)(2, 0) == c.w1(2, 0));
+  // Step 2 with the same gradient: m = 0.19 g, v = 0.001999 g^2, bias corrections 0.19 and
+  // 0.001999, so the update is again lr * g / (|g| + eps).
+  const mat w2_after_one = c.net.weight(1);
+  optimizer.step();
+  const mat expected2 = w2_after_one.array() - 0.01 * g.array() / (g.array().abs() + 1e-8);
+  CHECK((c.net.weight(1) - expected2).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(agd::Adam<TwoLayer>::state_bytes() == 2 * 8 * sizeof(double));
+  CHECK(agd::AGD<TwoLayer>::state_bytes() == 0);
+}
+
+TEST_CASE("baselines: bad hyperparameters are rejected", "[baselines]") {
+  TwoLayer net;
+  CHECK_THROWS_WITH(agd::SGD(net, {.lr = -1}), Catch::Contains("learning rate must be > 0"));
+  CHECK_THROWS_WITH(agd::SGD(net, {.lr = 0.1, .momentum = 1.5}), Catch::Contains("momentum"));
+  CHECK_THROWS_WITH(agd::Adam(net, {.lr = 0}), Catch::Contains("learning rate must be > 0"));
+}
