@@ -101,7 +101,8 @@ notes:
   Because torch's OpenMP threads and OpenBLAS's pthreads share the cores,
   OMP_WAIT_POLICY defaults to PASSIVE: with libgomp's default spinning the
   idle OpenMP threads steal the cores from OpenBLAS and multi-threaded steps
-  become slow and erratic. Use --omp-wait-policy active to measure that case.
+  become slow and erratic. Use --omp-wait-policy unset to measure torch as
+  installed (libgomp's default spinning), or active to force spinning.
   Data files read from --data: """ + ", ".join(DATA_FILES.values()) + """.
   CSV header (--csv): """ + CSV_HEADER + """
   train_loss / train_acc are means over the epoch's minibatches (as in the
@@ -132,8 +133,9 @@ notes:
     p.add_argument("--threads", type=positive_int, default=None, metavar="T",
                    help="intra-op threads for torch and OpenBLAS "
                         "(default: all CPUs available to the process)")
-    p.add_argument("--omp-wait-policy", choices=["passive", "active"], default=None,
-                   help="OMP_WAIT_POLICY for torch's OpenMP pool (default: the "
+    p.add_argument("--omp-wait-policy", choices=["passive", "active", "unset"], default=None,
+                   help="OMP_WAIT_POLICY for torch's OpenMP pool; unset: leave it out of "
+                        "the environment, as torch runs when installed (default: the "
                         "environment's value, else passive; see notes)")
     g = p.add_argument_group("--mode time")
     g.add_argument("--steps", type=positive_int, default=200,
@@ -167,7 +169,9 @@ notes:
 
 def import_torch(threads, omp_wait_policy):
     # Must be in the environment before torch (libgomp, OpenBLAS) is loaded.
-    if omp_wait_policy:
+    if omp_wait_policy == "unset":
+        os.environ.pop("OMP_WAIT_POLICY", None)
+    elif omp_wait_policy:
         os.environ["OMP_WAIT_POLICY"] = omp_wait_policy.upper()
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(threads)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Times the AGD training step of the depth-4 width-512 batch-128 network in agd and in PyTorch
+# (the paper's Appendix B code, bench/pytorch_agd.py) with the same thread count, and prints the
+# ratio. PyTorch runs twice: as installed (libgomp's default spin-waiting, which fights OpenBLAS's
+# threads for the cores) and with OMP_WAIT_POLICY=PASSIVE (its best configuration here).
+#
+#   bench/compare_pytorch.sh [THREADS] [BUILD_DIR]      (defaults: all cores, build)
+# Needs: the build (README command 1), python3-torch, python3-numpy, libopenblas0.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+threads="${1:-$(nproc)}"
+build="${2:-$here/../build}"
+bench="$build/bench/bench_step_time"
+[ -x "$bench" ] || { echo "compare_pytorch.sh: $bench not found: build first (README command 1)" >&2; exit 2; }
+python=python3
+/usr/bin/python3 -c "import torch" 2>/dev/null && python=/usr/bin/python3
+"$python" -c "import torch, numpy" 2>/dev/null || {
+  echo "compare_pytorch.sh: PyTorch is missing: apt-get install python3-torch python3-numpy libopenblas0" >&2; exit 2; }
+
+value() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | head -1; }
+
+echo "== agd ($threads threads)"
+agd_line=$("$bench" --threads "$threads" --steps 500 | tee /dev/stderr | grep '^agd_step_ms')
+agd_ms=$(echo "$agd_line" | value median)
+
+for policy in unset passive; do
+  echo "== PyTorch, OMP_WAIT_POLICY $policy ($threads threads)"
+  torch_line=$("$python" "$here/pytorch_agd.py" --mode time --threads "$threads" --steps 500 \
+                 --omp-wait-policy "$policy" 2>/dev/null | tee /dev/stderr | grep '^pytorch_step_ms')
+  torch_ms=$(echo "$torch_line" | value median)
+  torch_mean=$(echo "$torch_line" | value mean)
+  awk -v a="$agd_ms" -v t="$torch_ms" -v m="$torch_mean" -v p="$policy" -v n="$threads" 'BEGIN {
+    printf "ratio (PyTorch %s / agd), %d threads: median %.2fx (%.3f / %.3f ms); PyTorch mean %.3f ms = %.2fx\n",
+           p, n, t / a, t, a, m, m / a }'
+done
