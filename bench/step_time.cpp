@@ -16,9 +16,9 @@
 
 namespace {
 
-using Net = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>,
-                            agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
-                            agd::Dense<512, 10>>;
+using Net =
+    agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
+                    agd::Dense<512, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
 using clock_type = std::chrono::steady_clock;
 
 double median(std::vector<double> v) {
@@ -71,14 +71,19 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (flag == "--threads") threads = std::atoi(value());
-    else if (flag == "--steps") steps = std::atoi(value());
-    else if (flag == "--warmup") warmup = std::atoi(value());
-    else if (flag == "--batch") batch = std::size_t(std::atol(value()));
+    if (flag == "--threads")
+      threads = std::atoi(value());
+    else if (flag == "--steps")
+      steps = std::atoi(value());
+    else if (flag == "--warmup")
+      warmup = std::atoi(value());
+    else if (flag == "--batch")
+      batch = std::size_t(std::atol(value()));
     else {
       std::fprintf(stderr,
                    "usage: bench_step_time [--threads N (0: all cores)] [--steps N] [--warmup N] "
-                   "[--batch N]\nunknown flag: %s\n", flag.c_str());
+                   "[--batch N]\nunknown flag: %s\n",
+                   flag.c_str());
       return 2;
     }
   }
@@ -117,12 +122,14 @@ int main(int argc, char** argv) {
   const double min_ms = *std::min_element(step_ms.begin(), step_ms.end());
   const double gflops = step_flops(batch) / (median_ms * 1e-3) / 1e9;
   const double roof = gemm_gflops(2048, 10);
-  std::printf("agd step, depth 4 width 512 batch %zu, %s GEMM, %d threads: median %.3f ms "
-              "(min %.3f), %.1f GFLOP/s = %.0f%% of this machine's %.1f GFLOP/s GEMM roof\n",
-              batch, agd::gemm_backend().c_str(), used_threads, median_ms, min_ms, gflops,
-              100 * gflops / roof, roof);
-  std::printf("agd_step_ms median=%.4f min=%.4f gflops=%.2f gemm_gflops=%.2f threads=%d "
-              "batch=%zu backend=%s\n",
-              median_ms, min_ms, gflops, roof, used_threads, batch, agd::gemm_backend().c_str());
+  std::printf(
+      "agd step, depth 4 width 512 batch %zu, %s GEMM, %d threads: median %.3f ms "
+      "(min %.3f), %.1f GFLOP/s = %.0f%% of this machine's %.1f GFLOP/s GEMM roof\n",
+      batch, agd::gemm_backend().c_str(), used_threads, median_ms, min_ms, gflops,
+      100 * gflops / roof, roof);
+  std::printf(
+      "agd_step_ms median=%.4f min=%.4f gflops=%.2f gemm_gflops=%.2f threads=%d "
+      "batch=%zu backend=%s\n",
+      median_ms, min_ms, gflops, roof, used_threads, batch, agd::gemm_backend().c_str());
   return 0;
 }

@@ -29,7 +29,8 @@ inline void add_data_flags(CLI::App& app, data_settings& s) {
 }
 
 /// The training and test sets, preprocessed with the training set's statistics.
-inline std::pair<agd::data::dataset, agd::data::dataset> load_fashion_mnist(const data_settings& s) {
+inline std::pair<agd::data::dataset, agd::data::dataset> load_fashion_mnist(
+    const data_settings& s) {
   std::cerr << "loading Fashion-MNIST from " << s.data_dir << "\n";
   auto train_set = agd::data::load_mnist_format(s.data_dir, agd::data::split::train);
   auto test_set = agd::data::load_mnist_format(s.data_dir, agd::data::split::test);

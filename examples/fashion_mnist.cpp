@@ -13,9 +13,9 @@
 
 namespace {
 
-using Net = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>,
-                            agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
-                            agd::Dense<512, 10>>;
+using Net =
+    agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
+                    agd::Dense<512, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
 static_assert(Net::depth == 4);
 
 struct settings {
@@ -65,8 +65,12 @@ double train_with_optimizer(Net& net, const agd::data::dataset& train_set,
 int main(int argc, char** argv) {
   settings s;
   CLI::App app{"Train a depth-4 width-512 FCN on Fashion-MNIST with automatic gradient descent"};
-  app.add_option("--epochs", s.epochs, "Number of epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--batch", s.batch, "Mini-batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--epochs", s.epochs, "Number of epochs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--batch", s.batch, "Mini-batch size")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--loss", s.loss,
                  "mse: the official code's mean squared error; square: the paper's "
                  "1/(2 d_L)||f-y||^2; xent: cross-entropy")
@@ -77,12 +81,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--lr", s.lr, "Learning rate of adam (default 1e-3) or sgd (default 0.1)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--momentum", s.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999))->capture_default_str();
-  app.add_option("--gain", s.gain, "AGD gain (the paper uses 1)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--momentum", s.momentum, "SGD momentum")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str();
+  app.add_option("--gain", s.gain, "AGD gain (the paper uses 1)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   examples::add_data_flags(app, s.data);
-  app.add_option("--csv", s.csv, "Write one row per epoch: " + std::string(agd::train::epoch_csv_header));
-  app.add_option("--threads", s.threads, "GEMM threads (0: all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--seed", s.seed, "Seed of the initialisation and the batch order")->capture_default_str();
+  app.add_option("--csv", s.csv,
+                 "Write one row per epoch: " + std::string(agd::train::epoch_csv_header));
+  app.add_option("--threads", s.threads, "GEMM threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--seed", s.seed, "Seed of the initialisation and the batch order")
+      ->capture_default_str();
   app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)");
   CLI11_PARSE(app, argc, argv);
   if (s.lr && s.optimizer == "agd") {
@@ -94,8 +106,8 @@ int main(int argc, char** argv) {
     agd::set_threads(s.threads);
     const auto [train_set, test_set] = examples::load_fashion_mnist(s.data);
     Net net(s.batch);
-    std::cerr << Net::summary() << "optimizer " << s.optimizer << ", loss " << s.loss
-              << ", batch " << s.batch << ", " << agd::gemm_backend() << " GEMM\n";
+    std::cerr << Net::summary() << "optimizer " << s.optimizer << ", loss " << s.loss << ", batch "
+              << s.batch << ", " << agd::gemm_backend() << " GEMM\n";
     double accuracy = 0;
     if (s.loss == "mse")
       accuracy = train_with_optimizer<agd::MSELoss>(net, train_set, test_set, s);

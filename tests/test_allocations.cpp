@@ -51,7 +51,9 @@ int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
   *out = __libc_memalign(alignment, size);
   return *out ? 0 : 12;
 }
-void free(void* pointer) { __libc_free(pointer); }
+void free(void* pointer) {
+  __libc_free(pointer);
+}
 }
 
 void* operator new(std::size_t size) {
@@ -59,17 +61,27 @@ void* operator new(std::size_t size) {
   if (void* p = __libc_malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { __libc_free(p); }
-void operator delete[](void* p) noexcept { __libc_free(p); }
-void operator delete(void* p, std::size_t) noexcept { __libc_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { __libc_free(p); }
+void* operator new[](std::size_t size) {
+  return operator new(size);
+}
+void operator delete(void* p) noexcept {
+  __libc_free(p);
+}
+void operator delete[](void* p) noexcept {
+  __libc_free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  __libc_free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  __libc_free(p);
+}
 
 namespace {
 
-using Net = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>,
-                            agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
-                            agd::Dense<512, 10>>;
+using Net =
+    agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
+                    agd::Dense<512, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
 
 template <class Loss, class Opt>
 int check(const char* what, Net& net, Opt& optimizer, const agd::data::dataset& data) {

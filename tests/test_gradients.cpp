@@ -31,7 +31,8 @@ void push_away_from_zero(mat& m) {
 
 /// max |a - n| / max(1, max |n|) over all entries: relative to the gradient's scale.
 double relative_error(const mat& analytic, const mat& numeric) {
-  return (analytic - numeric).cwiseAbs().maxCoeff() / std::max(1e-12, numeric.cwiseAbs().maxCoeff());
+  return (analytic - numeric).cwiseAbs().maxCoeff() /
+         std::max(1e-12, numeric.cwiseAbs().maxCoeff());
 }
 
 /// Central-difference gradient of f with respect to every entry of x.
@@ -117,8 +118,12 @@ TEST_CASE("gradients: Dense<In,Out> weight and input gradients", "[gradients]") 
   CHECK(relative_error(dx, numeric_gradient(x, f)) < 1e-7);
 }
 
-TEST_CASE("gradients: Relu", "[gradients]") { check_activation<agd::Relu>(); }
-TEST_CASE("gradients: Sqrt2Relu", "[gradients]") { check_activation<agd::Sqrt2Relu>(); }
+TEST_CASE("gradients: Relu", "[gradients]") {
+  check_activation<agd::Relu>();
+}
+TEST_CASE("gradients: Sqrt2Relu", "[gradients]") {
+  check_activation<agd::Sqrt2Relu>();
+}
 
 TEST_CASE("gradients: the two ReLUs differ by exactly sqrt(2)", "[gradients]") {
   const mat x = random_matrix(4, 4, 7);
@@ -129,9 +134,15 @@ TEST_CASE("gradients: the two ReLUs differ by exactly sqrt(2)", "[gradients]") {
   CHECK(plain.minCoeff() == 0.0);
 }
 
-TEST_CASE("gradients: SquareLoss (paper)", "[gradients]") { check_loss<agd::SquareLoss>(); }
-TEST_CASE("gradients: MSELoss (official code)", "[gradients]") { check_loss<agd::MSELoss>(); }
-TEST_CASE("gradients: CrossEntropyLoss", "[gradients]") { check_loss<agd::CrossEntropyLoss>(); }
+TEST_CASE("gradients: SquareLoss (paper)", "[gradients]") {
+  check_loss<agd::SquareLoss>();
+}
+TEST_CASE("gradients: MSELoss (official code)", "[gradients]") {
+  check_loss<agd::MSELoss>();
+}
+TEST_CASE("gradients: CrossEntropyLoss", "[gradients]") {
+  check_loss<agd::CrossEntropyLoss>();
+}
 
 TEST_CASE("gradients: loss values by hand", "[gradients]") {
   // d_L = 4, one sample, label 2: target (0, 0, 2, 0) since sqrt(4) = 2.
@@ -168,8 +179,8 @@ TEST_CASE("gradients: losses reject bad labels with a clear message", "[gradient
                     Catch::Contains("2 samples (columns) but 1 labels"));
 }
 
-using ThreeLayer = agd::basic_sequential<double, agd::Dense<6, 8>, agd::Sqrt2Relu,
-                                         agd::Dense<8, 5>, agd::Relu, agd::Dense<5, 3>>;
+using ThreeLayer = agd::basic_sequential<double, agd::Dense<6, 8>, agd::Sqrt2Relu, agd::Dense<8, 5>,
+                                         agd::Relu, agd::Dense<5, 3>>;
 static_assert(ThreeLayer::depth == 3);
 
 TEST_CASE("gradients: a whole 3-layer network, square loss", "[gradients]") {

@@ -7,7 +7,9 @@
 #include <vector>
 
 namespace {
-constexpr double distance(double a, double b) { return a > b ? a - b : b - a; }
+constexpr double distance(double a, double b) {
+  return a > b ? a - b : b - a;
+}
 
 using Net = agd::Sequential<agd::Dense<784, 512>, agd::Relu, agd::Dense<512, 512>, agd::Relu,
                             agd::Dense<512, 10>>;
@@ -20,7 +22,7 @@ static_assert(Net::widths == std::array<std::size_t, 4>{784, 512, 512, 10});
 static_assert(Net::parameter_count == 784 * 512 + 512 * 512 + 512 * 10);
 static_assert(Net::weight_layer == std::array<std::size_t, 3>{0, 2, 4});
 static_assert(Net::agd_scales[1] == 1.0);
-static_assert(distance(Net::agd_scales[0], 0.80812203564176) < 1e-12);  // sqrt(512/784)
+static_assert(distance(Net::agd_scales[0], 0.80812203564176) < 1e-12);     // sqrt(512/784)
 static_assert(distance(Net::agd_scales[2], 0.13975424859373686) < 1e-12);  // sqrt(10/512)
 static_assert(distance(agd::constexpr_sqrt(2.0), 1.4142135623730951) <= 2.3e-16);
 static_assert(agd::constexpr_sqrt(4.0) == 2.0 && agd::constexpr_sqrt(0.25) == 0.5);

@@ -3,4 +3,6 @@
 
 using Net = agd::Sequential<agd::Relu, agd::Dense<784, 10>>;
 
-int main() { return Net::depth == 1 ? 0 : 1; }
+int main() {
+  return Net::depth == 1 ? 0 : 1;
+}

@@ -3,4 +3,6 @@
 
 using Net = agd::Sequential<agd::Dense<784, 256>, agd::Relu, agd::Dense<512, 10>>;
 
-int main() { return Net::depth == 2 ? 0 : 1; }
+int main() {
+  return Net::depth == 2 ? 0 : 1;
+}

@@ -49,26 +49,24 @@ concept Layer = requires(std::size_t n) {
 /// A layer without weights, checked for one scalar type.
 template <class L, class S>
 concept ActivationLayer =
-    Layer<L> && !L::has_weights &&
-    requires(const_matrix_ref<S> x, const_matrix_ref<S> y, const_matrix_ref<S> dy,
-             matrix_ref<S> out) {
-      L::forward(x, out);
-      L::backward(x, y, dy, out);
-    };
+    Layer<L> && !L::has_weights && requires(const_matrix_ref<S> x, const_matrix_ref<S> y,
+                                            const_matrix_ref<S> dy, matrix_ref<S> out) {
+  L::forward(x, out);
+  L::backward(x, y, dy, out);
+};
 
 /// A layer with one weight tensor, stored as a weight_rows x weight_cols matrix.
 template <class L, class S>
-concept WeightedLayer =
-    Layer<L> && L::has_weights &&
+concept WeightedLayer = Layer<L> && L::has_weights &&
     requires(const_matrix_ref<S> w, const_matrix_ref<S> x, const_matrix_ref<S> dy,
              matrix_ref<S> out) {
-      { L::weight_rows } -> std::convertible_to<std::size_t>;
-      { L::weight_cols } -> std::convertible_to<std::size_t>;
-      { L::agd_scale } -> std::convertible_to<double>;
-      L::forward(w, x, out);
-      L::backward_weights(x, dy, out);
-      L::backward_inputs(w, dy, out);
-    };
+  { L::weight_rows } -> std::convertible_to<std::size_t>;
+  { L::weight_cols } -> std::convertible_to<std::size_t>;
+  { L::agd_scale } -> std::convertible_to<double>;
+  L::forward(w, x, out);
+  L::backward_weights(x, dy, out);
+  L::backward_inputs(w, dy, out);
+};
 
 template <class L, class S>
 concept LayerFor = ActivationLayer<L, S> || WeightedLayer<L, S>;

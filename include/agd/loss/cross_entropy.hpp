@@ -21,8 +21,8 @@ struct CrossEntropyLoss {
   }
   /// d/df of the batch mean: (softmax(f) - onehot) / n.
   template <class S>
-  static double value_and_gradient(const_matrix_ref<S> output,
-                                   std::span<const std::int32_t> labels, matrix_ref<S> gradient) {
+  static double value_and_gradient(const_matrix_ref<S> output, std::span<const std::int32_t> labels,
+                                   matrix_ref<S> gradient) {
     detail::check_loss_arguments<S>("CrossEntropyLoss", output, labels);
     const S inverse_n = S(1) / S(labels.size());
     double total = 0;

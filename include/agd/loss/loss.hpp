@@ -31,11 +31,10 @@ void check_loss_arguments(const char* loss, const_matrix_ref<S> output,
                                 std::to_string(labels.size()) + " labels were given");
   for (std::size_t j = 0; j < labels.size(); ++j)
     if (labels[j] < 0 || labels[j] >= output.rows())
-      throw std::invalid_argument(std::string("agd::") + loss + ": label " +
-                                  std::to_string(labels[j]) + " of sample " + std::to_string(j) +
-                                  " is outside [0, " + std::to_string(output.rows()) +
-                                  ") (the network has " + std::to_string(output.rows()) +
-                                  " outputs)");
+      throw std::invalid_argument(
+          std::string("agd::") + loss + ": label " + std::to_string(labels[j]) + " of sample " +
+          std::to_string(j) + " is outside [0, " + std::to_string(output.rows()) +
+          ") (the network has " + std::to_string(output.rows()) + " outputs)");
 }
 
 /// Sum over the batch of ||f(x_j) - y_j||^2 with y_j = sqrt(d_L) * onehot(label_j), the target

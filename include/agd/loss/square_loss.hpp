@@ -17,8 +17,8 @@ struct SquareLoss {
   }
   /// d/df of the batch mean: (f - y) / (d_L n).
   template <class S>
-  static double value_and_gradient(const_matrix_ref<S> output,
-                                   std::span<const std::int32_t> labels, matrix_ref<S> gradient) {
+  static double value_and_gradient(const_matrix_ref<S> output, std::span<const std::int32_t> labels,
+                                   matrix_ref<S> gradient) {
     detail::check_loss_arguments<S>("SquareLoss", output, labels);
     const double n_dl = double(output.rows()) * double(labels.size());
     const double sum = detail::sum_squared_error<S>(output, labels, &gradient);

@@ -20,9 +20,9 @@ using fcn_layer_t = std::conditional_t<
     Depth == 1, Dense<In, Out>,
     std::conditional_t<
         I % 2 == 1, Activation,
-        std::conditional_t<I == 0, Dense<In, Width>,
-                           std::conditional_t<I == 2 * (Depth - 1), Dense<Width, Out>,
-                                              Dense<Width, Width>>>>>;
+        std::conditional_t<
+            I == 0, Dense<In, Width>,
+            std::conditional_t<I == 2 * (Depth - 1), Dense<Width, Out>, Dense<Width, Width>>>>>;
 
 template <class Scalar, std::size_t In, std::size_t Width, std::size_t Out, std::size_t Depth,
           class Activation, class Indices>

@@ -65,15 +65,24 @@ consteval bool check_adjacent_shapes(std::index_sequence<I...>) {
 
 template <class L>
 constexpr std::size_t weight_rows_of() {
-  if constexpr (L::has_weights) return L::weight_rows; else return 0;
+  if constexpr (L::has_weights)
+    return L::weight_rows;
+  else
+    return 0;
 }
 template <class L>
 constexpr std::size_t weight_cols_of() {
-  if constexpr (L::has_weights) return L::weight_cols; else return 0;
+  if constexpr (L::has_weights)
+    return L::weight_cols;
+  else
+    return 0;
 }
 template <class L>
 constexpr double agd_scale_of() {
-  if constexpr (L::has_weights) return L::agd_scale; else return 0.0;
+  if constexpr (L::has_weights)
+    return L::agd_scale;
+  else
+    return 0.0;
 }
 
 }  // namespace detail
@@ -100,12 +109,13 @@ class basic_sequential {
 
  private:
   static constexpr bool first_layer_fixes_input =
-      shape_error::first_layer_must_fix_the_input_size<
-          typename decltype(+boost::hana::at_c<0>(layers))::type>::value;
+      shape_error::first_layer_must_fix_the_input_size<typename decltype(+boost::hana::at_c<0>(
+          layers))::type>::value;
   static constexpr bool shapes_match =
       first_layer_fixes_input &&
       detail::check_adjacent_shapes<Layers...>(std::index_sequence_for<Layers...>{});
-  static_assert(shapes_match);
+  static_assert(shapes_match,
+                "agd::Sequential: the layer shapes do not fit together (see the error above)");
 
   static constexpr std::array<bool, layer_count> layer_has_weights{Layers::has_weights...};
 
@@ -129,7 +139,8 @@ class basic_sequential {
   /// weight_index[i] is k for the k-th weighted layer at position i (depth for the others).
   static constexpr std::array<std::size_t, layer_count> weight_index = [] {
     std::array<std::size_t, layer_count> index{};
-    for (std::size_t i = 0, k = 0; i < layer_count; ++i) index[i] = layer_has_weights[i] ? k++ : depth;
+    for (std::size_t i = 0, k = 0; i < layer_count; ++i)
+      index[i] = layer_has_weights[i] ? k++ : depth;
     return index;
   }();
 
@@ -178,7 +189,8 @@ class basic_sequential {
 
   /// Resizes the batch buffers (this allocates; do it outside the training loop).
   void reserve(std::size_t batch_capacity) {
-    if (batch_capacity == 0) throw std::invalid_argument("agd::Sequential: batch capacity must be > 0");
+    if (batch_capacity == 0)
+      throw std::invalid_argument("agd::Sequential: batch capacity must be > 0");
     capacity_ = batch_capacity;
     for (std::size_t i = 0; i <= layer_count; ++i) {
       activations_[i].setZero(rows(activation_sizes[i]), cols(capacity_));
@@ -256,7 +268,8 @@ class basic_sequential {
           const auto [first, count] = split_range(dw.rows(), thread, threads, 16);
           if (count == 0) return;
           layer::template backward_weights<Scalar>(
-              activations_[i].leftCols(n), activation_gradients_[i + 1].middleRows(first, count).leftCols(n),
+              activations_[i].leftCols(n),
+              activation_gradients_[i + 1].middleRows(first, count).leftCols(n),
               dw.middleRows(first, count));
         }
       });
@@ -311,11 +324,10 @@ class basic_sequential {
                                   " rows but the network expects " + std::to_string(want_rows) +
                                   " (batches are stored as columns: one sample per column)");
     if (got_cols == 0 || got_cols > capacity_)
-      throw std::invalid_argument("agd::Sequential::" + std::string(where) + ": a batch of " +
-                                  std::to_string(got_cols) +
-                                  " samples does not fit the batch capacity " +
-                                  std::to_string(capacity_) +
-                                  " (construct the network with a larger capacity or call reserve())");
+      throw std::invalid_argument(
+          "agd::Sequential::" + std::string(where) + ": a batch of " + std::to_string(got_cols) +
+          " samples does not fit the batch capacity " + std::to_string(capacity_) +
+          " (construct the network with a larger capacity or call reserve())");
   }
 
   /// One parallel region: each thread carries its own block of samples (columns) through every

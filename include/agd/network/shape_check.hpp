@@ -25,7 +25,7 @@ struct layer {
       struct produces_outputs {
         static_assert(ExpectedInputs == ProducedOutputs,
                       "agd::Sequential: a layer's input size differs from the output size of the "
-                      "layer before it. The instantiation below names both: "
+                      "layer before it. The instantiation printed with it names both: "
                       "layer<position, type>::expects_inputs<n>::but_layer<position, type>"
                       "::produces_outputs<m>. Change one of the two sizes so that n == m.");
         static constexpr bool value = ExpectedInputs == ProducedOutputs;

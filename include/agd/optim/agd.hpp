@@ -43,7 +43,8 @@ class AGD {
     thread_pool& pool = cpu_pool();
     pool.run([&](unsigned thread, unsigned threads) {
       hana::for_each(weights, [&](auto k) {
-        partial_squared_norms_[thread][k] = static_cast<double>(slice(net_.gradient(k), thread, threads).squaredNorm());
+        partial_squared_norms_[thread][k] =
+            static_cast<double>(slice(net_.gradient(k), thread, threads).squaredNorm());
       });
     });
     // Gradient summary, Definition 11: G = (1/L) sum_k sqrt(d_k/d_{k-1}) ||grad_k||_F.
@@ -61,15 +62,15 @@ class AGD {
     // is exactly zero has no direction to move in and is left unchanged.
     std::array<scalar_type, depth> factors{};
     hana::for_each(weights, [&](auto k) {
-      factors[k] = gradient_norms_[k] > 0
-                       ? scalar_type(options_.gain * eta_ / double(depth) * Net::agd_scales[k] /
-                                     gradient_norms_[k])
-                       : scalar_type(0);
+      factors[k] = gradient_norms_[k] > 0 ? scalar_type(options_.gain * eta_ / double(depth) *
+                                                        Net::agd_scales[k] / gradient_norms_[k])
+                                          : scalar_type(0);
     });
     pool.run([&](unsigned thread, unsigned threads) {
       hana::for_each(weights, [&](auto k) {
         if (factors[k] != scalar_type(0))
-          slice(net_.weight(k), thread, threads) -= factors[k] * slice(net_.gradient(k), thread, threads);
+          slice(net_.weight(k), thread, threads) -=
+              factors[k] * slice(net_.gradient(k), thread, threads);
       });
     });
     ++steps_;
@@ -95,7 +96,8 @@ class AGD {
   static auto slice(M& m, unsigned thread, unsigned threads) {
     const auto [first, count] = split_range(m.size(), thread, threads, 16);
     using vector = Eigen::Matrix<scalar_type, Eigen::Dynamic, 1>;
-    using map = std::conditional_t<std::is_const_v<M>, Eigen::Map<const vector>, Eigen::Map<vector>>;
+    using map =
+        std::conditional_t<std::is_const_v<M>, Eigen::Map<const vector>, Eigen::Map<vector>>;
     return map(m.data() + first, count);
   }
 

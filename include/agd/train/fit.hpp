@@ -30,15 +30,15 @@
 namespace agd::train {
 
 struct epoch_metrics {
-  std::size_t epoch = 0;         // 1-based
-  std::size_t steps = 0;         // optimiser steps in this epoch
-  double train_loss = 0;         // mean over the epoch's batches, before each step
-  double train_accuracy = 0;     // over the epoch's batches, before each step
-  double test_loss = 0;          // on the whole test set after the epoch
-  double test_accuracy = 0;      // on the whole test set after the epoch
+  std::size_t epoch = 0;                          // 1-based
+  std::size_t steps = 0;                          // optimiser steps in this epoch
+  double train_loss = 0;                          // mean over the epoch's batches, before each step
+  double train_accuracy = 0;                      // over the epoch's batches, before each step
+  double test_loss = 0;                           // on the whole test set after the epoch
+  double test_accuracy = 0;                       // on the whole test set after the epoch
   double mean_eta = 0, min_eta = 0, max_eta = 0;  // learning rate of the optimiser's steps
-  double step_ms = 0;            // median wall time of forward+loss+backward+optimiser
-  double seconds = 0;            // wall time of the epoch, evaluation included
+  double step_ms = 0;  // median wall time of forward+loss+backward+optimiser
+  double seconds = 0;  // wall time of the epoch, evaluation included
 };
 
 struct fit_options {
@@ -71,10 +71,9 @@ evaluation evaluate(Net& net, Loss, const data::dataset& data) {
   static_assert(LossFor<Loss, S>, "agd::train::evaluate: the loss does not model agd::LossFor");
   if (data.size() == 0) throw std::invalid_argument("agd::train::evaluate: the data set is empty");
   if (data.input_size() != Net::input_size)
-    throw std::invalid_argument("agd::train::evaluate: the data has " +
-                                std::to_string(data.input_size()) +
-                                " inputs per sample but the network expects " +
-                                std::to_string(Net::input_size));
+    throw std::invalid_argument(
+        "agd::train::evaluate: the data has " + std::to_string(data.input_size()) +
+        " inputs per sample but the network expects " + std::to_string(Net::input_size));
   double loss_sum = 0;
   std::size_t correct = 0;
   const std::size_t chunk = net.batch_capacity();
@@ -109,7 +108,8 @@ inline std::string format_epoch_row(const epoch_metrics& m) {
   return row;
 }
 
-inline constexpr const char* epoch_csv_header = "epoch,train_loss,train_acc,test_acc,mean_eta,step_ms";
+inline constexpr const char* epoch_csv_header =
+    "epoch,train_loss,train_acc,test_acc,mean_eta,step_ms";
 
 template <class Net, Optimizer Opt, class Loss>
 std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
@@ -119,10 +119,9 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   static_assert(LossFor<Loss, S>, "agd::train::fit: the loss does not model agd::LossFor");
   using clock = std::chrono::steady_clock;
   if (train.input_size() != Net::input_size)
-    throw std::invalid_argument("agd::train::fit: the training data has " +
-                                std::to_string(train.input_size()) +
-                                " inputs per sample but the network expects " +
-                                std::to_string(Net::input_size));
+    throw std::invalid_argument(
+        "agd::train::fit: the training data has " + std::to_string(train.input_size()) +
+        " inputs per sample but the network expects " + std::to_string(Net::input_size));
   const std::size_t batch = net.batch_capacity();
   if (train.size() < batch)
     throw std::invalid_argument("agd::train::fit: the training set has " +
@@ -133,7 +132,8 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   // epoch, since the order is reshuffled), which keeps every step the same shape.
   data::batch_sampler sampler(train.size(), batch, options.seed, /*drop_last=*/true);
   std::size_t steps_per_epoch = sampler.batches_per_epoch();
-  if (options.max_steps_per_epoch) steps_per_epoch = std::min(steps_per_epoch, options.max_steps_per_epoch);
+  if (options.max_steps_per_epoch)
+    steps_per_epoch = std::min(steps_per_epoch, options.max_steps_per_epoch);
   std::vector<std::int32_t> labels(batch);
   std::vector<double> step_ms(steps_per_epoch);
   std::optional<io::csv_table> csv;
@@ -192,8 +192,8 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       std::snprintf(line, sizeof line,
                     "epoch %zu: train loss %.4f  train acc %.2f%%  test acc %.2f%%  eta mean %.4f "
                     "(min %.4f max %.4f)  step %.3f ms (median)  %.1f s\n",
-                    epoch, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy,
-                    m.mean_eta, m.min_eta, m.max_eta, m.step_ms, m.seconds);
+                    epoch, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.mean_eta,
+                    m.min_eta, m.max_eta, m.step_ms, m.seconds);
       *options.log << line << std::flush;
     }
     if (csv) csv->add_row(format_epoch_row(m));

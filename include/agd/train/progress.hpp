@@ -12,15 +12,21 @@
 
 namespace agd::train {
 
-inline bool stream_is_terminal(std::FILE* stream) { return ::isatty(::fileno(stream)) != 0; }
+inline bool stream_is_terminal(std::FILE* stream) {
+  return ::isatty(::fileno(stream)) != 0;
+}
 
 class progress_bar {
  public:
   using clock = std::chrono::steady_clock;
 
   progress_bar(std::ostream& out, bool terminal, std::string label, std::size_t total_steps)
-      : out_(out), terminal_(terminal), label_(std::move(label)), total_(total_steps),
-        start_(clock::now()), last_draw_(start_) {}
+      : out_(out),
+        terminal_(terminal),
+        label_(std::move(label)),
+        total_(total_steps),
+        start_(clock::now()),
+        last_draw_(start_) {}
 
   void update(std::size_t step, double loss, double eta) {
     const auto now = clock::now();

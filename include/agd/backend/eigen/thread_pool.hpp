@@ -135,7 +135,8 @@ inline std::pair<std::ptrdiff_t, std::ptrdiff_t> split_range(std::ptrdiff_t n, u
                                                              std::ptrdiff_t granule = 1) {
   const std::ptrdiff_t units = (n + granule - 1) / granule;
   const std::ptrdiff_t base = units / count, extra = units % count;
-  const std::ptrdiff_t first_unit = std::ptrdiff_t(index) * base + std::min<std::ptrdiff_t>(index, extra);
+  const std::ptrdiff_t first_unit =
+      std::ptrdiff_t(index) * base + std::min<std::ptrdiff_t>(index, extra);
   const std::ptrdiff_t unit_count = base + (std::ptrdiff_t(index) < extra ? 1 : 0);
   const std::ptrdiff_t begin = std::min(n, first_unit * granule);
   const std::ptrdiff_t end = std::min(n, (first_unit + unit_count) * granule);

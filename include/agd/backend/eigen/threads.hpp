@@ -68,6 +68,8 @@ inline void set_threads(int threads) {
 }
 
 /// The number of threads training uses.
-inline unsigned threads() { return cpu_pool().size(); }
+inline unsigned threads() {
+  return cpu_pool().size();
+}
 
 }  // namespace agd
