@@ -16,6 +16,7 @@
 #include "agd/data/batches.hpp"
 #include "agd/data/dataset.hpp"
 #include "agd/data/idx.hpp"
+#include "scratch_dir.hpp"
 
 namespace {
 
@@ -24,22 +25,7 @@ using agd::data::batch_sampler;
 using agd::data::dataset;
 using agd::data::idx_array;
 
-// A fresh directory under the system temp dir, removed when the test ends.
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::random_device entropy;
-    path = fs::temp_directory_path() /
-           ("agd_test_data_" + std::to_string(entropy()) + "_" + std::to_string(entropy()));
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-};
+using agd_test::scratch_dir;
 
 // count images of rows x cols with pixel (n, r, c) = n*16 + r*cols + c, so every value says where
 // it came from.

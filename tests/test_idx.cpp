@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agd/data/idx.hpp"
+#include "scratch_dir.hpp"
 
 namespace {
 
@@ -20,22 +21,7 @@ namespace fs = std::filesystem;
 using agd::data::idx_array;
 using agd::data::idx_error;
 
-// A fresh directory under the system temp dir, removed when the test ends.
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::random_device entropy;
-    path = fs::temp_directory_path() /
-           ("agd_test_idx_" + std::to_string(entropy()) + "_" + std::to_string(entropy()));
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-};
+using agd_test::scratch_dir;
 
 idx_array small_images() {
   idx_array array;

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "scratch_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -42,8 +44,8 @@ TEST_CASE("training: AGD lowers the loss on a slice of Fashion-MNIST", "[trainin
   Net net(128);
   agd::AGD optimizer(net, {.seed = 1});
   const double initial_loss = agd::train::evaluate(net, agd::MSELoss{}, train).loss;
-  const std::filesystem::path csv =
-      std::filesystem::temp_directory_path() / "agd_test_training.csv";
+  const agd_test::scratch_dir dir;
+  const std::filesystem::path csv = dir.path / "training.csv";
   std::ostringstream log;
   agd::train::fit_options options;
   options.epochs = 3;
@@ -70,7 +72,6 @@ TEST_CASE("training: AGD lowers the loss on a slice of Fashion-MNIST", "[trainin
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   CHECK(rows == 3);
-  std::filesystem::remove(csv);
   // Plain progress lines (not a terminal) and one summary per epoch.
   CHECK_THAT(log.str(), Catch::Contains("epoch 3: train loss"));
 }
