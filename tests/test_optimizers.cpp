@@ -158,3 +158,27 @@ TEST_CASE("baselines: bad hyperparameters are rejected", "[baselines]") {
   CHECK_THROWS_WITH(agd::SGD(net, {.lr = 0.1, .momentum = 1.5}), Catch::Contains("momentum"));
   CHECK_THROWS_WITH(agd::Adam(net, {.lr = 0}), Catch::Contains("learning rate must be > 0"));
 }
+
+TEST_CASE("agd: a NaN gradient stops the step before any weight changes", "[agd][errors]") {
+  hand_worked c;
+  c.net.gradient(1)(0, 2) = std::numeric_limits<double>::quiet_NaN();
+  agd::AGD optimizer(c.net, {.initialise = false});
+  CHECK_THROWS_AS(optimizer.step(), agd::non_finite_error);
+  CHECK_THROWS_WITH(optimizer.step(), Catch::Contains("the gradient of layer 3 (Dense<4,1>)") &&
+                                          Catch::Contains("no weight was changed"));
+  CHECK(c.net.weight(0) == c.w1);
+  CHECK(c.net.weight(1) == c.w2);
+}
+
+TEST_CASE("baselines: an infinite gradient stops SGD and Adam before any weight changes",
+          "[baselines][errors]") {
+  hand_worked c;
+  c.net.gradient(0)(1, 0) = std::numeric_limits<double>::infinity();
+  agd::SGD sgd(c.net, {.lr = 0.1, .initialise = false});
+  CHECK_THROWS_WITH(sgd.step(), Catch::Contains("agd::SGD::step: the gradient of layer 1 "
+                                                "(Dense<1,4>) contains NaN or Inf"));
+  agd::Adam adam(c.net, {.initialise = false});
+  CHECK_THROWS_AS(adam.step(), agd::non_finite_error);
+  CHECK(c.net.weight(0) == c.w1);
+  CHECK(c.net.weight(1) == c.w2);
+}

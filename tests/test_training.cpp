@@ -129,3 +129,27 @@ TEST_CASE("training: mismatched data is rejected before any step", "[training]")
   CHECK_THROWS_WITH(agd::train::fit(net, optimizer, agd::MSELoss{}, data, data, options),
                     Catch::Contains("21 inputs per sample but the network expects 20"));
 }
+
+TEST_CASE("training: a NaN input or an overflowing loss stops the step, weights unchanged",
+          "[training][errors]") {
+  using Net = agd::FCN<6, 8, 3, 2>;
+  Net net(4);
+  agd::AGD optimizer(net, {.seed = 1});
+  const agd::matrix<float> w0 = net.weight(0), w1 = net.weight(1);
+  const std::vector<std::int32_t> labels{0, 1, 2, 0};
+  net.input_buffer().setOnes();
+  net.input_buffer()(5, 2) = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH(agd::train::train_step<agd::MSELoss>(net, optimizer, labels),
+                    Catch::Contains("input 5 of sample 2 in the batch is nan"));
+
+  net.input_buffer().setConstant(1e30f);  // the output overflows to inf
+  CHECK_THROWS_WITH(
+      agd::train::train_step<agd::MSELoss>(net, optimizer, labels),
+      Catch::Contains("the mse loss is inf") && Catch::Contains("no weight was changed"));
+  CHECK(net.weight(0) == w0);
+  CHECK(net.weight(1) == w1);
+
+  net.input_buffer().setOnes();
+  CHECK_NOTHROW(agd::train::train_step<agd::MSELoss>(net, optimizer, labels));
+  CHECK(net.weight(0) != w0);
+}

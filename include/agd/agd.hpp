@@ -1,6 +1,7 @@
 // The umbrella header: #include <agd/agd.hpp> gives the whole CPU library.
 #pragma once
 
+#include "agd/core/errors.hpp"
 #include "agd/core/layer.hpp"
 #include "agd/core/math.hpp"
 #include "agd/core/matrix.hpp"

@@ -291,6 +291,13 @@ class basic_sequential {
     backward();
   }
 
+  /// "layer 3 (Dense<512,512>)": the weighted layer that holds weight k, for messages.
+  static std::string describe_weight(std::size_t k) {
+    static const std::array<std::string, layer_count> names{Layers::name()...};
+    return "layer " + std::to_string(weight_layer.at(k) + 1) + " (" + names[weight_layer.at(k)] +
+           ")";
+  }
+
   /// One line per layer: position, name, output shape, parameters and AGD scale.
   static std::string summary() {
     std::ostringstream out;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "agd/init/kaiming_uniform.hpp"
+#include "agd/optim/optimizer.hpp"
 
 namespace agd {
 
@@ -40,6 +41,7 @@ class Adam {
   }
 
   double step() {
+    detail::check_gradients_finite(net_, "agd::Adam::step");
     ++steps_;
     const double bias_correction1 = 1.0 - std::pow(options_.beta1, double(steps_));
     const double bias_correction2 = 1.0 - std::pow(options_.beta2, double(steps_));

@@ -11,6 +11,7 @@
 #include <boost/hana.hpp>
 
 #include "agd/backend/eigen/threads.hpp"
+#include "agd/core/errors.hpp"
 #include "agd/init/orthogonal.hpp"
 
 namespace agd {
@@ -53,6 +54,13 @@ class AGD {
       double squared = 0;
       for (unsigned t = 0; t < pool.size(); ++t) squared += partial_squared_norms_[t][k];
       gradient_norms_[k] = std::sqrt(squared);
+      // A NaN or Inf anywhere in the gradient makes its norm non-finite: stop before the update.
+      if (!std::isfinite(gradient_norms_[k]))
+        throw non_finite_error("agd::AGD::step: the gradient of " + Net::describe_weight(k) +
+                               " contains NaN or Inf (its norm is " +
+                               std::to_string(gradient_norms_[k]) +
+                               "); no weight was changed. Check the inputs, the loss and the "
+                               "layer's backward pass.");
       summary += Net::agd_scales[k] * gradient_norms_[k];
     });
     gradient_summary_ = summary / double(depth);

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <string>
 
+#include "agd/core/errors.hpp"
+
 namespace agd {
 
 template <class O>
@@ -16,5 +18,17 @@ concept Optimizer = requires(O o, const O co) {
   { co.name() } -> std::convertible_to<std::string>;
   { co.state_bytes() } -> std::convertible_to<std::size_t>;
 };
+
+namespace detail {
+/// Throws agd::non_finite_error naming the first layer whose gradient holds a NaN or Inf.
+template <class Net>
+void check_gradients_finite(const Net& net, const char* where) {
+  for (std::size_t k = 0; k < Net::depth; ++k)
+    if (!net.gradient(k).allFinite())
+      throw non_finite_error(std::string(where) + ": the gradient of " + Net::describe_weight(k) +
+                             " contains NaN or Inf; no weight was changed. Check the inputs, the "
+                             "loss and the layer's backward pass.");
+}
+}  // namespace detail
 
 }  // namespace agd

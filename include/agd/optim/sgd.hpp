@@ -9,6 +9,7 @@
 #include <string>
 
 #include "agd/init/kaiming_uniform.hpp"
+#include "agd/optim/optimizer.hpp"
 
 namespace agd {
 
@@ -35,6 +36,7 @@ class SGD {
   }
 
   double step() {
+    detail::check_gradients_finite(net_, "agd::SGD::step");
     const auto lr = scalar_type(options_.lr);
     for (std::size_t k = 0; k < Net::depth; ++k) {
       if (options_.momentum > 0) {

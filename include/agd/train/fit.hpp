@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "agd/core/errors.hpp"
 #include "agd/data/batches.hpp"
 #include "agd/data/dataset.hpp"
 #include "agd/io/csv.hpp"
@@ -90,12 +91,30 @@ evaluation evaluate(Net& net, Loss, const data::dataset& data) {
 }
 
 /// One training step on the first n columns of the network's input buffer: forward, loss,
-/// backward, optimiser. Returns the loss before the step.
+/// backward, optimiser. Returns the loss before the step. A NaN or Inf in the batch, the loss or
+/// a gradient throws agd::non_finite_error before any weight changes (the optimisers check the
+/// gradients).
 template <class Loss, class Net, class Opt>
 double train_step(Net& net, Opt& optimizer, std::span<const std::int32_t> labels) {
   using S = typename Net::scalar_type;
+  const auto n = static_cast<Eigen::Index>(labels.size());
+  if (!net.input_buffer().leftCols(n).allFinite()) {
+    Eigen::Index row = 0, column = 0;
+    (!net.input_buffer().leftCols(n).array().isFinite())
+        .template cast<int>()
+        .maxCoeff(&row, &column);
+    throw non_finite_error("agd::train::train_step: input " + std::to_string(row) + " of sample " +
+                           std::to_string(column) + " in the batch is " +
+                           std::to_string(net.input_buffer()(row, column)) +
+                           "; no weight was changed. Check the data and its preprocessing.");
+  }
   auto output = net.forward_batch(labels.size());
   const double loss = Loss::template value_and_gradient<S>(output, labels, net.output_gradient());
+  if (!std::isfinite(loss))
+    throw non_finite_error("agd::train::train_step: the " + Loss::name() + " loss is " +
+                           std::to_string(loss) +
+                           "; no weight was changed. The network's output overflowed or the "
+                           "inputs are too large.");
   net.backward();
   optimizer.step();
   return loss;
@@ -158,12 +177,14 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     for (std::size_t step = 0; step < steps_per_epoch && sampler.next(indices); ++step) {
       data::gather_batch(train, indices, net.input_buffer(), std::span<std::int32_t>(labels));
       const auto start = clock::now();
-      const double loss = train_step<Loss>(net, optimizer, std::span<const std::int32_t>(labels));
+      double loss = 0;
+      try {
+        loss = train_step<Loss>(net, optimizer, std::span<const std::int32_t>(labels));
+      } catch (const non_finite_error& error) {
+        throw non_finite_error(std::string(error.what()) + " (epoch " + std::to_string(epoch) +
+                               ", step " + std::to_string(step + 1) + ")");
+      }
       step_ms[step] = std::chrono::duration<double, std::milli>(clock::now() - start).count();
-      if (!std::isfinite(loss))
-        throw std::runtime_error("agd::train::fit: the loss became " + std::to_string(loss) +
-                                 " at epoch " + std::to_string(epoch) + " step " +
-                                 std::to_string(step + 1) + " (check the data and the loss)");
       const double eta = optimizer.learning_rate();
       correct += count_correct<S>(net.output(), std::span<const std::int32_t>(labels));
       seen += labels.size();
