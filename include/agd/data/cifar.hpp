@@ -47,9 +47,13 @@ inline constexpr std::size_t cifar_height = 32;
 inline constexpr std::size_t cifar_width = 32;
 inline constexpr std::size_t cifar_pixels = cifar_channels * cifar_height * cifar_width;  // 3072
 
-inline bool is_cifar100(cifar_kind kind) { return kind != cifar_kind::cifar10; }
+inline bool is_cifar100(cifar_kind kind) {
+  return kind != cifar_kind::cifar10;
+}
 
-inline std::size_t cifar_label_bytes(cifar_kind kind) { return is_cifar100(kind) ? 2 : 1; }
+inline std::size_t cifar_label_bytes(cifar_kind kind) {
+  return is_cifar100(kind) ? 2 : 1;
+}
 
 inline std::size_t cifar_record_bytes(cifar_kind kind) {
   return cifar_label_bytes(kind) + cifar_pixels;
@@ -100,8 +104,9 @@ inline std::size_t cifar_record_count(std::size_t size, cifar_kind kind,
                         std::to_string(record) + "-byte " + cifar_kind_name(kind) + " records (" +
                         std::to_string(size / record) + " records and " +
                         std::to_string(size % record) + " bytes over)";
-  const std::size_t other_record = is_cifar100(kind) ? cifar_record_bytes(cifar_kind::cifar10)
-                                                     : cifar_record_bytes(cifar_kind::cifar100_fine);
+  const std::size_t other_record = is_cifar100(kind)
+                                       ? cifar_record_bytes(cifar_kind::cifar10)
+                                       : cifar_record_bytes(cifar_kind::cifar100_fine);
   if (size % other_record == 0) {
     problem += "; it is exactly " + std::to_string(size / other_record) + " " +
                std::to_string(other_record) + "-byte " +
@@ -312,10 +317,9 @@ inline std::vector<std::filesystem::path> find_cifar_files(const std::filesystem
     hints += "; '" + std::string(ten ? "cifar-10-batches-py" : "cifar-100-python") +
              "' is the Python (pickle) version, which this reader does not read";
   }
-  throw dataset_error("agd: " + dataset_name + " " +
-                      (which == split::train ? "training" : "test") + " files not found: looked " +
-                      "for " + join_names(names) + " in '" + dir.string() + "' and in '" +
-                      (dir / subdirectory).string() + "'" + hints + fix);
+  throw dataset_error("agd: " + dataset_name + " " + (which == split::train ? "training" : "test") +
+                      " files not found: looked for " + join_names(names) + " in '" + dir.string() +
+                      "' and in '" + (dir / subdirectory).string() + "'" + hints + fix);
 }
 
 }  // namespace detail
@@ -331,7 +335,8 @@ inline dataset load_cifar(const std::filesystem::path& dir, split which, cifar_k
   std::size_t total = 0;
   for (const std::filesystem::path& file : files) {
     contents.push_back(detail::read_cifar_bytes(file, kind));
-    const std::size_t count = detail::cifar_record_count(contents.back().size(), kind, file.string());
+    const std::size_t count =
+        detail::cifar_record_count(contents.back().size(), kind, file.string());
     detail::check_cifar_labels(contents.back(), count, kind, file.string());
     counts.push_back(count);
     total += count;
@@ -364,8 +369,8 @@ namespace detail {
 inline Eigen::Index channel_plane_rows(const char* function, Eigen::Index rows,
                                        std::size_t channels) {
   if (channels < 1 || channels > 3) {
-    throw std::invalid_argument(std::string("agd: ") + function + ": " +
-                                std::to_string(channels) + " channels; 1 to 3 are supported");
+    throw std::invalid_argument(std::string("agd: ") + function + ": " + std::to_string(channels) +
+                                " channels; 1 to 3 are supported");
   }
   if (rows == 0 || rows % static_cast<Eigen::Index>(channels) != 0) {
     throw std::invalid_argument(std::string("agd: ") + function + ": inputs of " +
@@ -405,16 +410,15 @@ inline channel_standardisation compute_channel_standardisation(const dataset& tr
 
 // x -> (x - mean[c]) / std[c] for every input value of channel c.
 inline void apply(const channel_standardisation& stats, dataset& data) {
-  const Eigen::Index plane =
-      detail::channel_plane_rows("apply(channel_standardisation)", data.inputs.rows(),
-                                 stats.channels);
+  const Eigen::Index plane = detail::channel_plane_rows("apply(channel_standardisation)",
+                                                        data.inputs.rows(), stats.channels);
   for (std::size_t c = 0; c < stats.channels; ++c) {
     if (!(stats.std[c] > 0.0f) || !std::isfinite(stats.std[c]) || !std::isfinite(stats.mean[c])) {
       throw std::invalid_argument(
           "agd: apply(channel_standardisation): std must be positive and finite and mean finite, "
           "got mean " +
-          std::to_string(stats.mean[c]) + " std " + std::to_string(stats.std[c]) +
-          " for channel " + std::to_string(c) +
+          std::to_string(stats.mean[c]) + " std " + std::to_string(stats.std[c]) + " for channel " +
+          std::to_string(c) +
           "; a channel that is constant over the training set cannot be standardised");
     }
   }
@@ -463,11 +467,10 @@ class crop_flip_augmenter {
     static_assert(std::is_floating_point_v<scalar> && sizeof(scalar) <= sizeof(double),
                   "crop_flip_augmenter works on float or double matrices");
     if (static_cast<std::size_t>(batch.rows()) != scratch_.size()) {
-      throw std::invalid_argument("agd: crop_flip_augmenter::apply: batch has " +
-                                  std::to_string(batch.rows()) + " rows but images of " +
-                                  std::to_string(channels_) + "x" + std::to_string(height_) + "x" +
-                                  std::to_string(width_) + " have " +
-                                  std::to_string(scratch_.size()));
+      throw std::invalid_argument(
+          "agd: crop_flip_augmenter::apply: batch has " + std::to_string(batch.rows()) +
+          " rows but images of " + std::to_string(channels_) + "x" + std::to_string(height_) + "x" +
+          std::to_string(width_) + " have " + std::to_string(scratch_.size()));
     }
     if (columns > static_cast<std::size_t>(batch.cols())) {
       throw std::invalid_argument("agd: crop_flip_augmenter::apply: " + std::to_string(columns) +
@@ -511,9 +514,9 @@ class crop_flip_augmenter {
         for (std::size_t x = 0; x < width_; ++x) {
           const std::size_t unflipped = flip ? width_ - 1 - x : x;
           const std::size_t source_x = unflipped + offset_x - padding_;
-          const double value =
-              row_inside && source_x < width_ ? scratch_[c * plane + source_y * width_ + source_x]
-                                              : 0.0;
+          const double value = row_inside && source_x < width_
+                                   ? scratch_[c * plane + source_y * width_ + source_x]
+                                   : 0.0;
           batch(static_cast<Eigen::Index>(destination + x), column) = static_cast<scalar>(value);
         }
       }

@@ -218,9 +218,18 @@ inline std::uint32_t read_big_endian_u32(const std::uint8_t* bytes) {
 // name). expected_rank, when given, rejects e.g. a label file passed where images are expected.
 // Throws idx_error on any problem; the data is only returned when the header and size agree
 // exactly.
+inline idx_array parse_idx(std::vector<std::uint8_t> bytes, const std::filesystem::path& file,
+                           std::optional<std::size_t> expected_rank = {});
+
 inline idx_array read_idx(const std::filesystem::path& file,
                           std::optional<std::size_t> expected_rank = {}) {
-  std::vector<std::uint8_t> bytes = detail::read_file_bytes(file);
+  return parse_idx(detail::read_file_bytes(file), file, expected_rank);
+}
+
+// The same checks on bytes already in memory (what read_idx and the fuzz target call); `file`
+// only names the source in error messages.
+inline idx_array parse_idx(std::vector<std::uint8_t> bytes, const std::filesystem::path& file,
+                           std::optional<std::size_t> expected_rank) {
   const bool compressed = detail::has_gzip_magic(bytes);
   if (compressed) bytes = detail::gunzip(file, bytes);
   const std::string holder = compressed ? "the decompressed file" : "the file";

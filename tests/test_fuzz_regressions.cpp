@@ -1,0 +1,72 @@
+// Replays every seed and every kept crash input of the fuzz targets (tests/fuzz) through the same
+// readers in the normal test build: each must parse or throw the reader's own error, nothing
+// else. A crash a fuzzer finds is fixed and its input added to tests/fuzz/regressions/<reader>/.
+#include <agd/data/cifar.hpp>
+#include <agd/data/idx.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+namespace {
+
+std::vector<std::filesystem::path> inputs_of(const std::string& reader) {
+  std::vector<std::filesystem::path> files;
+  for (const char* kind : {"corpus", "regressions"}) {
+    const auto dir = std::filesystem::path(AGD_FUZZ_DIR) / kind / reader;
+    if (!std::filesystem::is_directory(dir)) continue;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  return files;
+}
+
+std::vector<std::uint8_t> bytes_of(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("fuzz regressions: IDX reader inputs parse or throw idx_error", "[fuzz]") {
+  const auto files = inputs_of("idx");
+  REQUIRE(files.size() >= 6);
+  std::size_t parsed = 0;
+  for (const auto& file : files) {
+    INFO(file);
+    try {
+      const auto array = agd::data::parse_idx(bytes_of(file), file);
+      std::size_t declared = 1;
+      for (auto d : array.dims) declared *= d;
+      CHECK(declared == array.data.size());
+      ++parsed;
+    } catch (const agd::data::idx_error& error) {
+      CHECK_THAT(error.what(), Catch::Contains(file.string()));
+    }
+  }
+  CHECK(parsed >= 5);  // the valid seeds (raw and gzip) parse
+}
+
+TEST_CASE("fuzz regressions: CIFAR reader inputs parse or throw dataset_error", "[fuzz]") {
+  const auto files = inputs_of("cifar");
+  REQUIRE(files.size() >= 3);
+  std::size_t parsed = 0;
+  for (const auto& file : files) {
+    INFO(file);
+    const auto bytes = bytes_of(file);
+    for (auto kind : {agd::data::cifar_kind::cifar10, agd::data::cifar_kind::cifar100_fine}) {
+      try {
+        const auto data = agd::data::parse_cifar(bytes, kind, file.string());
+        CHECK(data.inputs.rows() == 3072);
+        CHECK(std::size_t(data.inputs.cols()) == data.size());
+        ++parsed;
+      } catch (const agd::data::dataset_error& error) {
+        CHECK_THAT(error.what(), Catch::Contains(file.string()));
+      }
+    }
+  }
+  CHECK(parsed >= 2);
+}
