@@ -153,3 +153,58 @@ TEST_CASE("training: a NaN input or an overflowing loss stops the step, weights 
   CHECK_NOTHROW(agd::train::train_step<agd::MSELoss>(net, optimizer, labels));
   CHECK(net.weight(0) != w0);
 }
+
+TEST_CASE("training: a run resumed mid-epoch continues bit for bit", "[training][resume]") {
+  agd::data::dataset data;
+  data.inputs = Eigen::MatrixXf::Random(20, 300);
+  data.labels.resize(300);
+  for (std::size_t j = 0; j < 300; ++j) data.labels[j] = std::int32_t((j * 7) % 10);
+  using Net = agd::FCN<20, 32, 10, 3>;
+  const agd_test::scratch_dir dir;
+  agd::train::fit_options options;
+  options.epochs = 3;
+  options.seed = 5;
+  options.log = nullptr;
+  options.csv = dir.path / "run.csv";
+  options.checkpoint_every_steps = 4;
+
+  // The uninterrupted run; keep the state at the checkpoint after global step 12 (epoch 2, whose
+  // 9 steps per epoch put it at step 3 of that epoch).
+  Net a(32);
+  agd::AGD oa(a, {.seed = 8});
+  std::optional<agd::train::training_position> saved;
+  std::array<agd::matrix<float>, Net::depth> saved_weights;
+  options.on_checkpoint = [&](const agd::train::training_position& p) {
+    if (p.global_step == 12) {
+      saved = agd::train::training_position::from_metadata(p.to_metadata());  // via text
+      for (std::size_t k = 0; k < Net::depth; ++k) saved_weights[k] = a.weight(k);
+    }
+  };
+  const auto full = agd::train::fit(a, oa, agd::MSELoss{}, data, data, options);
+  REQUIRE(saved);
+  CHECK(saved->epoch == 2);
+  CHECK(saved->step_in_epoch == 3);
+
+  // A fresh process would load these from a checkpoint; here they are copied.
+  Net b(32);
+  agd::AGD ob(b, {.initialise = false});
+  for (std::size_t k = 0; k < Net::depth; ++k) b.weight(k) = saved_weights[k];
+  options.on_checkpoint = nullptr;
+  options.resume = saved;
+  const auto resumed = agd::train::fit(b, ob, agd::MSELoss{}, data, data, options);
+
+  REQUIRE(resumed.size() == 2);  // epochs 2 and 3
+  for (std::size_t k = 0; k < Net::depth; ++k) CHECK(a.weight(k) == b.weight(k));
+  CHECK(resumed[0].train_loss == full[1].train_loss);
+  CHECK(resumed[0].train_accuracy == full[1].train_accuracy);
+  CHECK(resumed[0].mean_eta == full[1].mean_eta);
+  CHECK(resumed[1].test_accuracy == full[2].test_accuracy);
+  // The CSV of the resumed run still has epoch 1's row, and one row per epoch.
+  std::ifstream in(*options.csv);
+  std::string line;
+  std::vector<std::string> rows;
+  while (std::getline(in, line)) rows.push_back(line);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[1].rfind("1,", 0) == 0);
+  CHECK(rows[3].rfind("3,", 0) == 0);
+}

@@ -48,6 +48,24 @@ class csv_table {
                                file_.string() + "': " + error.message());
   }
 
+  /// Takes over the rows of an existing file whose first field (the epoch) is below `epoch`,
+  /// for a resumed run. A missing file keeps nothing.
+  void keep_existing_rows_before(std::size_t epoch) {
+    std::ifstream in(file_);
+    if (!in) return;
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      const auto comma = line.find(',');
+      if (comma == std::string::npos) continue;
+      try {
+        if (std::stoull(line.substr(0, comma)) < epoch) rows_.push_back(line);
+      } catch (const std::exception&) {
+        // not a data row: drop it
+      }
+    }
+  }
+
   const std::filesystem::path& file() const { return file_; }
 
  private:

@@ -13,6 +13,7 @@
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -42,6 +43,61 @@ struct epoch_metrics {
   double seconds = 0;  // wall time of the epoch, evaluation included
 };
 
+/// Where a training run is: enough to resume it so that it continues bit for bit like an
+/// uninterrupted run with the same seeds and thread count (the batch order is a function of
+/// (seed, epoch), and AGD has no state). Saved in checkpoints as metadata strings.
+struct training_position {
+  std::size_t epoch = 1;          // the epoch in progress, 1-based
+  std::size_t step_in_epoch = 0;  // steps of that epoch already taken
+  std::size_t global_step = 0;    // steps taken in all
+  // The epoch's running sums, so that its metrics come out as if it had not been interrupted.
+  double loss_sum = 0, eta_sum = 0;
+  double min_eta = std::numeric_limits<double>::infinity();
+  double max_eta = -std::numeric_limits<double>::infinity();
+  std::size_t correct = 0, seen = 0;
+
+  /// Exact text form (doubles as hexadecimal floats) for a checkpoint's metadata.
+  std::map<std::string, std::string> to_metadata() const {
+    auto hex = [](double v) {
+      char text[64];
+      std::snprintf(text, sizeof text, "%a", v);
+      return std::string(text);
+    };
+    return {{"train.epoch", std::to_string(epoch)},
+            {"train.step_in_epoch", std::to_string(step_in_epoch)},
+            {"train.global_step", std::to_string(global_step)},
+            {"train.loss_sum", hex(loss_sum)},
+            {"train.eta_sum", hex(eta_sum)},
+            {"train.min_eta", hex(min_eta)},
+            {"train.max_eta", hex(max_eta)},
+            {"train.correct", std::to_string(correct)},
+            {"train.seen", std::to_string(seen)}};
+  }
+  static training_position from_metadata(const std::map<std::string, std::string>& metadata) {
+    auto field = [&](const std::string& key) -> const std::string& {
+      const auto it = metadata.find(key);
+      if (it == metadata.end())
+        throw std::invalid_argument("agd::train::training_position: the checkpoint has no '" + key +
+                                    "' entry; it was not saved by a training run");
+      return it->second;
+    };
+    auto count = [&](const std::string& key) { return std::size_t(std::stoull(field(key))); };
+    auto real = [&](const std::string& key) { return std::strtod(field(key).c_str(), nullptr); };
+    training_position p;
+    p.epoch = count("train.epoch");
+    p.step_in_epoch = count("train.step_in_epoch");
+    p.global_step = count("train.global_step");
+    p.loss_sum = real("train.loss_sum");
+    p.eta_sum = real("train.eta_sum");
+    p.min_eta = real("train.min_eta");
+    p.max_eta = real("train.max_eta");
+    p.correct = count("train.correct");
+    p.seen = count("train.seen");
+    if (p.epoch == 0) throw std::invalid_argument("agd::train::training_position: epoch 0");
+    return p;
+  }
+};
+
 struct fit_options {
   std::size_t epochs = 1;
   /// Seed of the batch order (epoch e shuffles with (seed, e)).
@@ -58,6 +114,13 @@ struct fit_options {
   std::function<void(std::size_t, double, double)> on_step;
   /// Called after every epoch.
   std::function<void(const epoch_metrics&)> on_epoch_end;
+  /// Called with the position to resume from every `checkpoint_every_steps` steps (0: never)
+  /// and after every epoch: save the network and the optimiser there (agd::io::save_checkpoint).
+  std::function<void(const training_position&)> on_checkpoint;
+  std::size_t checkpoint_every_steps = 0;
+  /// Continue from a saved position (the network and optimiser must hold the state saved with
+  /// it). `epochs` still counts from the start of training.
+  std::optional<training_position> resume;
 };
 
 struct evaluation {
@@ -155,15 +218,26 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     steps_per_epoch = std::min(steps_per_epoch, options.max_steps_per_epoch);
   std::vector<std::int32_t> labels(batch);
   std::vector<double> step_ms(steps_per_epoch);
+  const training_position start = options.resume.value_or(training_position{});
+  if (start.step_in_epoch > steps_per_epoch)
+    throw std::invalid_argument("agd::train::fit: cannot resume at step " +
+                                std::to_string(start.step_in_epoch) + " of an epoch of " +
+                                std::to_string(steps_per_epoch) +
+                                " steps (a different batch size or data set?)");
   std::optional<io::csv_table> csv;
-  if (options.csv) csv.emplace(*options.csv, epoch_csv_header);
+  if (options.csv) {
+    csv.emplace(*options.csv, epoch_csv_header);
+    // A resumed run keeps the rows of the epochs it does not repeat.
+    if (options.resume) csv->keep_existing_rows_before(start.epoch);
+  }
   const bool terminal = options.progress && options.log == &std::cerr && stream_is_terminal(stderr);
 
   std::vector<epoch_metrics> history;
-  std::size_t global_step = 0;
-  for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
+  std::size_t global_step = start.global_step;
+  for (std::size_t epoch = start.epoch; epoch <= options.epochs; ++epoch) {
     const auto epoch_start = clock::now();
-    sampler.start_epoch();
+    sampler.start_epoch(epoch - 1);
+    const bool resumed = options.resume && epoch == start.epoch;
     std::optional<progress_bar> bar;
     if (options.log && options.progress)
       bar.emplace(*options.log, terminal, "epoch " + std::to_string(epoch), steps_per_epoch);
@@ -173,8 +247,34 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     m.max_eta = -std::numeric_limits<double>::infinity();
     double loss_sum = 0, eta_sum = 0;
     std::size_t correct = 0, seen = 0;
+    std::size_t first_step = 0;
     std::span<const std::size_t> indices;
-    for (std::size_t step = 0; step < steps_per_epoch && sampler.next(indices); ++step) {
+    if (resumed) {
+      loss_sum = start.loss_sum;
+      eta_sum = start.eta_sum;
+      correct = start.correct;
+      seen = start.seen;
+      m.min_eta = start.min_eta;
+      m.max_eta = start.max_eta;
+      m.steps = first_step = start.step_in_epoch;
+      for (std::size_t skipped = 0; skipped < first_step; ++skipped) sampler.next(indices);
+    }
+    auto position = [&](std::size_t next_epoch, std::size_t step_in_epoch) {
+      training_position p;
+      p.epoch = next_epoch;
+      p.step_in_epoch = step_in_epoch;
+      p.global_step = global_step;
+      if (step_in_epoch > 0) {
+        p.loss_sum = loss_sum;
+        p.eta_sum = eta_sum;
+        p.min_eta = m.min_eta;
+        p.max_eta = m.max_eta;
+        p.correct = correct;
+        p.seen = seen;
+      }
+      return p;
+    };
+    for (std::size_t step = first_step; step < steps_per_epoch && sampler.next(indices); ++step) {
       data::gather_batch(train, indices, net.input_buffer(), std::span<std::int32_t>(labels));
       const auto start = clock::now();
       double loss = 0;
@@ -195,15 +295,23 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       ++m.steps;
       ++global_step;
       if (options.on_step) options.on_step(global_step, loss, eta);
+      if (options.on_checkpoint && options.checkpoint_every_steps &&
+          global_step % options.checkpoint_every_steps == 0 && step + 1 < steps_per_epoch)
+        options.on_checkpoint(position(epoch, step + 1));
       if (bar) bar->update(m.steps, loss_sum / double(m.steps), eta);
     }
     if (bar) bar->finish();
     m.train_loss = loss_sum / double(m.steps);
     m.train_accuracy = double(correct) / double(seen);
     m.mean_eta = eta_sum / double(m.steps);
-    auto middle = step_ms.begin() + std::ptrdiff_t(m.steps / 2);
-    std::nth_element(step_ms.begin(), middle, step_ms.begin() + std::ptrdiff_t(m.steps));
-    m.step_ms = *middle;
+    // The median over the steps timed in this run (a resumed epoch's earlier steps were not).
+    const auto timed_begin = step_ms.begin() + std::ptrdiff_t(first_step);
+    const auto timed_end = step_ms.begin() + std::ptrdiff_t(m.steps);
+    if (timed_end > timed_begin) {
+      auto middle = timed_begin + (timed_end - timed_begin) / 2;
+      std::nth_element(timed_begin, middle, timed_end);
+      m.step_ms = *middle;
+    }
     const evaluation on_test = evaluate(net, loss_function, test);
     m.test_loss = on_test.loss;
     m.test_accuracy = on_test.accuracy;
@@ -220,6 +328,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     if (csv) csv->add_row(format_epoch_row(m));
     history.push_back(m);
     if (options.on_epoch_end) options.on_epoch_end(m);
+    if (options.on_checkpoint) options.on_checkpoint(position(epoch + 1, 0));
   }
   return history;
 }
