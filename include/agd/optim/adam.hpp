@@ -66,6 +66,16 @@ class Adam {
   static constexpr std::size_t state_bytes() {
     return 2 * Net::parameter_count * sizeof(scalar_type);
   }
+  /// The state a checkpoint saves and restores (agd/io/checkpoint.hpp): the moments of weight
+  /// k, and the number of steps taken, which sets the bias corrections.
+  typename Net::matrix_type& first_moment(std::size_t k) { return first_moment_.at(k); }
+  const typename Net::matrix_type& first_moment(std::size_t k) const { return first_moment_.at(k); }
+  typename Net::matrix_type& second_moment(std::size_t k) { return second_moment_.at(k); }
+  const typename Net::matrix_type& second_moment(std::size_t k) const {
+    return second_moment_.at(k);
+  }
+  std::uint64_t steps() const { return steps_; }
+  void set_steps(std::uint64_t steps) { steps_ = steps; }
 
  private:
   Net& net_;

@@ -59,6 +59,14 @@ class SGD {
   std::size_t state_bytes() const {
     return options_.momentum > 0 ? Net::parameter_count * sizeof(scalar_type) : 0;
   }
+  const sgd_options& options() const { return options_; }
+  /// The state a checkpoint saves and restores (agd/io/checkpoint.hpp): the momentum buffer of
+  /// weight k (empty when momentum is 0), and the number of steps taken (the first step starts
+  /// the buffer at the gradient).
+  typename Net::matrix_type& velocity(std::size_t k) { return velocity_.at(k); }
+  const typename Net::matrix_type& velocity(std::size_t k) const { return velocity_.at(k); }
+  std::uint64_t steps() const { return steps_; }
+  void set_steps(std::uint64_t steps) { steps_ = steps; }
 
  private:
   Net& net_;

@@ -1,0 +1,400 @@
+// Checkpoints: a network's weights, its optimiser's state and where training stood, in one
+// safetensors file (agd/io/safetensors.hpp) that PyTorch can read as a state_dict.
+//
+//   save_checkpoint(file, net, optimizer, {.step = s, .epoch = e, .extra = {{"rng", ...}}});
+//   const checkpoint_info info = load_checkpoint(file, net, optimizer);
+//   load_weights(file, net);  // weights only: any optimiser's file, or one written by PyTorch
+//
+// Tensor names (docs/checkpoints.md): the weight of the layer at 0-based position p of the
+// layer list is "layers.p.weight" (PyTorch's name for the same weight when the layers are an
+// nn.Sequential attribute called `layers`); Adam's moments of weight k (k counts weights only,
+// as torch.optim's state does) are "optimizer.first_moment.k" and "optimizer.second_moment.k";
+// SGD's momentum buffers "optimizer.velocity.k". Metadata: "agd.format" = "1",
+// "agd.architecture" (the layers' names joined by ';'), "agd.optimizer", "agd.step",
+// "agd.epoch", "agd.optimizer.steps" (Adam's bias correction and SGD's first-step rule need it),
+// and the caller's `extra` strings under their own keys.
+//
+// A load changes nothing unless the whole file is valid and fits the network and the
+// optimiser: everything is read into temporaries first and swapped in at the end.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/hana.hpp>
+
+#include "agd/io/safetensors.hpp"
+
+namespace agd::io {
+
+/// Where training stood when the checkpoint was saved, and the caller's own strings.
+struct checkpoint_info {
+  std::uint64_t step = 0;
+  std::uint64_t epoch = 0;
+  /// Anything else the caller needs to resume, e.g. a serialised RNG state (std::mt19937_64's
+  /// operator<< gives text). Keys must not start with "agd." (reserved); values must be UTF-8.
+  std::map<std::string, std::string> extra{};
+};
+
+/// The version of the layout described at the top of this file. A reader refuses a file with
+/// another number rather than guess at it.
+inline constexpr std::string_view checkpoint_format = "1";
+
+/// The layers' names in order, e.g. {"Dense<784,512>", "Sqrt2Relu", "Dense<512,10>"}.
+template <class Net>
+std::vector<std::string> layer_names() {
+  return boost::hana::unpack(Net::layers, [](auto... layer) {
+    return std::vector<std::string>{decltype(layer)::type::name()...};
+  });
+}
+
+/// "Dense<784,512>;Sqrt2Relu;Dense<512,10>": the "agd.architecture" metadata.
+template <class Net>
+std::string architecture_signature() {
+  std::string signature;
+  for (const auto& name : layer_names<Net>()) {
+    if (!signature.empty()) signature += ';';
+    signature += name;
+  }
+  return signature;
+}
+
+/// "layers.4.weight": the tensor name of weight k (the k-th weighted layer, 0-based).
+template <class Net>
+std::string weight_tensor_name(std::size_t k) {
+  return detail::cat({"layers.", detail::number(Net::weight_layer.at(k)), ".weight"});
+}
+
+namespace detail {
+
+/// agd::Adam's state (see optim/adam.hpp).
+template <class Opt>
+concept has_adam_moments = requires(Opt& o, const Opt& co, std::size_t k) {
+  o.first_moment(k);
+  o.second_moment(k);
+  co.first_moment(k);
+  co.second_moment(k);
+};
+/// agd::SGD's state (see optim/sgd.hpp); the buffers exist only when momentum > 0.
+template <class Opt>
+concept has_momentum_buffers = requires(Opt& o, const Opt& co, std::size_t k) {
+  o.velocity(k);
+  co.velocity(k);
+  { co.options().momentum } -> std::convertible_to<double>;
+};
+/// A step count the optimiser's update depends on, and a way to set it back.
+template <class Opt>
+concept has_restorable_steps = requires(Opt& o, const Opt& co, std::uint64_t steps) {
+  { co.steps() } -> std::convertible_to<std::uint64_t>;
+  o.set_steps(steps);
+};
+
+/// The optimiser's state tensors, by file name, pointing into the optimiser (const or not).
+template <class Net, class Opt>
+auto optimizer_state_tensors(Opt& optimizer) {
+  using plain = std::remove_const_t<Opt>;
+  using matrix_pointer = std::conditional_t<std::is_const_v<Opt>, const typename Net::matrix_type*,
+                                            typename Net::matrix_type*>;
+  std::vector<std::pair<std::string, matrix_pointer>> tensors;
+  if constexpr (has_adam_moments<plain>) {
+    for (std::size_t k = 0; k < Net::depth; ++k)
+      tensors.emplace_back(cat({"optimizer.first_moment.", number(k)}), &optimizer.first_moment(k));
+    for (std::size_t k = 0; k < Net::depth; ++k)
+      tensors.emplace_back(cat({"optimizer.second_moment.", number(k)}),
+                           &optimizer.second_moment(k));
+  } else if constexpr (has_momentum_buffers<plain>) {
+    if (optimizer.options().momentum > 0)
+      for (std::size_t k = 0; k < Net::depth; ++k)
+        tensors.emplace_back(cat({"optimizer.velocity.", number(k)}), &optimizer.velocity(k));
+  } else {
+    // An optimiser we know nothing about: refuse rather than silently drop its state.
+    if (optimizer.state_bytes() != 0)
+      throw checkpoint_error(cat({"agd::io: the optimiser '", std::string(optimizer.name()),
+                                  "' keeps ", number(optimizer.state_bytes()),
+                                  " bytes of state but exposes no accessors agd::io knows "
+                                  "(first_moment/second_moment or velocity, see "
+                                  "docs/checkpoints.md), so it cannot be checkpointed"}));
+  }
+  return tensors;
+}
+
+/// "layer 3 (Dense<32,16>)", positions counted from 1 as in agd's other messages.
+inline std::string describe_layer(std::size_t position, const std::string& name) {
+  return cat({"layer ", number(position + 1), " (", name, ")"});
+}
+
+/// Empty if the two layer lists agree, else what differs first (and the counts if they differ).
+inline std::string architecture_difference(const std::vector<std::string>& in_file,
+                                           const std::vector<std::string>& in_network) {
+  const std::string counts = cat({"the file has ", number(in_file.size()),
+                                  " layers but the network has ", number(in_network.size())});
+  const bool same_count = in_file.size() == in_network.size();
+  for (std::size_t i = 0; i < std::min(in_file.size(), in_network.size()); ++i)
+    if (in_file[i] != in_network[i])
+      return cat({"layer ", number(i + 1), ": the file has ", in_file[i], " but the network has ",
+                  in_network[i], same_count ? "" : " (and ", same_count ? "" : counts,
+                  same_count ? "" : ")"});
+  if (in_file.size() > in_network.size())
+    return cat({counts, ": the file goes on with layer ", number(in_network.size() + 1), ", ",
+                in_file[in_network.size()]});
+  if (in_network.size() > in_file.size())
+    return cat({counts, ": the network goes on with layer ", number(in_file.size() + 1), ", ",
+                in_network[in_file.size()]});
+  return "";
+}
+
+inline std::vector<std::string> split_signature(const std::string& signature) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  for (std::size_t end; (end = signature.find(';', start)) != std::string::npos; start = end + 1)
+    names.push_back(signature.substr(start, end - start));
+  names.push_back(signature.substr(start));
+  return names;
+}
+
+/// One load in progress: the open file, which tensors have been taken from it, and the
+/// messages, each prefixed with the loading function and the file.
+class checkpoint_loader {
+ public:
+  checkpoint_loader(const std::filesystem::path& file, std::string function)
+      : function_(std::move(function)), reader_(open(file, function_)) {}
+
+  [[noreturn]] void fail(std::initializer_list<std::string_view> problem) const {
+    throw checkpoint_error(cat({function_, ": ", quoted(reader_.file()), ": ", cat(problem)}));
+  }
+
+  const std::string* metadata(const std::string& key) const {
+    const auto found = reader_.metadata().find(key);
+    return found == reader_.metadata().end() ? nullptr : &found->second;
+  }
+
+  const std::string& required_metadata(const std::string& key, std::string_view why) const {
+    const std::string* value = metadata(key);
+    if (!value) fail({"the metadata has no \"", key, "\"; ", why});
+    return *value;
+  }
+
+  std::uint64_t number_metadata(const std::string& key) const {
+    const std::string& text = required_metadata(key, "the file is incomplete");
+    std::uint64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size())
+      fail({"metadata \"", key, "\" is \"", text, "\", not a non-negative integer"});
+    return value;
+  }
+
+  void check_format(bool required) const {
+    const std::string* format = metadata("agd.format");
+    if (!format && required)
+      fail(
+          {"the metadata has no \"agd.format\", so this is not an agd checkpoint; to load "
+           "weights written by other code (e.g. PyTorch) use agd::io::load_weights"});
+    if (format && *format != checkpoint_format)
+      fail({"it is agd checkpoint format \"", *format, "\" but this agd reads format \"",
+            checkpoint_format, "\" (was it written by a newer agd?)"});
+  }
+
+  /// Compares the file's "agd.architecture" with the network's layer list. Optional: a file
+  /// from elsewhere has none, and then the tensor shapes are checked one by one instead.
+  void check_architecture(const std::vector<std::string>& network_layers, bool required) const {
+    const std::string* signature = metadata("agd.architecture");
+    if (!signature) {
+      if (required) fail({"the metadata has no \"agd.architecture\"; the file is incomplete"});
+      return;
+    }
+    const std::string difference =
+        architecture_difference(split_signature(*signature), network_layers);
+    if (difference.empty()) return;
+    std::string network_signature;
+    for (const auto& name : network_layers) {
+      if (!network_signature.empty()) network_signature += ';';
+      network_signature += name;
+    }
+    fail({"it was saved from a different network: ", difference, " (file: ", *signature,
+          "; network: ", network_signature, "). Load it into the network type it was saved from."});
+  }
+
+  /// Reads tensor `name` into a rows x cols matrix: present, of that shape, and all finite.
+  template <class Scalar>
+  matrix<Scalar> read(const std::string& name, Eigen::Index rows, Eigen::Index cols,
+                      std::string_view what_for, std::string_view if_missing) {
+    const tensor_info* tensor = reader_.find(name);
+    if (!tensor) fail({"it has no tensor '", name, "' for ", what_for, "; ", if_missing});
+    const std::vector<std::uint64_t> wanted{std::uint64_t(rows), std::uint64_t(cols)};
+    if (tensor->shape != wanted)
+      fail({"tensor '", name, "' has shape ", shape_string(tensor->shape), " but ", what_for,
+            " needs ", shape_string(wanted)});
+    matrix<Scalar> m = reader_.read_matrix<Scalar>(name);
+    // A plain loop rather than Eigen's allFinite(): it finds the element to name, and compiles
+    // to much less code for the two scalar types.
+    for (Eigen::Index c = 0; c < m.cols(); ++c)
+      for (Eigen::Index r = 0; r < m.rows(); ++r)
+        if (!std::isfinite(m(r, c)))
+          fail({"tensor '", name, "' holds ", std::to_string(m(r, c)), " at [", number(r), ", ",
+                number(c), "]; a checkpoint never holds NaN or Inf, so the file is corrupt"});
+    used_.insert(name);
+    return m;
+  }
+
+  /// Fails on any tensor nothing took, except those starting with `ignored_prefix` if given.
+  void check_all_used(std::string_view ignored_prefix, std::string_view optimizer_hint) const {
+    for (const auto& [name, tensor] : reader_.tensors()) {
+      if (used_.contains(name)) continue;
+      if (!ignored_prefix.empty() && name.starts_with(ignored_prefix)) continue;
+      std::string_view hint =
+          " (agd names the weight of the layer at 0-based position p \"layers.p.weight\"; see "
+          "docs/checkpoints.md)";
+      if (name.ends_with(".bias"))
+        hint = " (agd's layers have no bias: build the PyTorch model with bias=False)";
+      else if (name.starts_with("optimizer."))
+        hint = optimizer_hint;
+      fail({"it holds tensor '", name, "', which has no place in this network or optimiser", hint});
+    }
+  }
+
+  checkpoint_info info(bool required) const {
+    checkpoint_info info;
+    if (required || metadata("agd.step")) info.step = number_metadata("agd.step");
+    if (required || metadata("agd.epoch")) info.epoch = number_metadata("agd.epoch");
+    for (const auto& [key, value] : reader_.metadata())
+      if (!key.starts_with("agd.")) info.extra.emplace(key, value);
+    return info;
+  }
+
+ private:
+  /// Puts the loading function in front of the reader's errors, in place of "agd::io".
+  static safetensors_reader open(const std::filesystem::path& file, const std::string& function) {
+    try {
+      return safetensors_reader(file);
+    } catch (const checkpoint_error& error) {
+      std::string_view message = error.what();
+      if (message.starts_with("agd::io: ")) message.remove_prefix(9);
+      throw checkpoint_error(cat({function, ": ", message}));
+    }
+  }
+
+  std::string function_;
+  safetensors_reader reader_;
+  std::set<std::string> used_;
+};
+
+/// Checks the file against Net and reads every weight into temporaries.
+template <class Net>
+std::array<typename Net::matrix_type, Net::depth> read_weights(checkpoint_loader& loader,
+                                                               bool architecture_required) {
+  const std::vector<std::string> names = layer_names<Net>();
+  loader.check_architecture(names, architecture_required);
+  std::array<typename Net::matrix_type, Net::depth> weights;
+  for (std::size_t k = 0; k < Net::depth; ++k)
+    weights[k] = loader.read<typename Net::scalar_type>(
+        weight_tensor_name<Net>(k), Eigen::Index(Net::weight_rows[k]),
+        Eigen::Index(Net::weight_cols[k]),
+        describe_layer(Net::weight_layer[k], names[Net::weight_layer[k]]),
+        "the file is incomplete, or was saved from a network whose weighted layers sit at "
+        "other positions");
+  return weights;
+}
+
+}  // namespace detail
+
+/// Writes the network's weights, the optimiser's state and `info` to `file`, atomically: the
+/// previous file at that path stays whole until the new one is complete on disk. Throws
+/// checkpoint_error if the file cannot be written (nothing is left behind) and
+/// std::invalid_argument for an `extra` key starting with "agd." or a string that is not UTF-8.
+template <class Net, class Opt>
+void save_checkpoint(const std::filesystem::path& file, const Net& net, const Opt& optimizer,
+                     const checkpoint_info& info = {}) {
+  safetensors_writer writer;
+  for (std::size_t k = 0; k < Net::depth; ++k)
+    writer.add(weight_tensor_name<Net>(k), net.weight(k));
+  for (const auto& [name, state] : detail::optimizer_state_tensors<Net>(optimizer))
+    writer.add(name, *state);
+  writer.set_metadata("agd.format", std::string(checkpoint_format));
+  writer.set_metadata("agd.architecture", architecture_signature<Net>());
+  writer.set_metadata("agd.optimizer", std::string(optimizer.name()));
+  if constexpr (detail::has_restorable_steps<Opt>)
+    writer.set_metadata("agd.optimizer.steps", detail::number(optimizer.steps()));
+  writer.set_metadata("agd.step", detail::number(info.step));
+  writer.set_metadata("agd.epoch", detail::number(info.epoch));
+  for (const auto& [key, value] : info.extra) {
+    if (key.starts_with("agd."))
+      throw std::invalid_argument(detail::cat(
+          {"agd::io::save_checkpoint: the extra key \"", key,
+           "\" starts with \"agd.\", which is reserved for agd's own metadata; choose another "
+           "name"}));
+    writer.set_metadata(key, value);
+  }
+  writer.write(file);
+}
+
+/// Restores the network's weights and the optimiser's state from a file save_checkpoint wrote,
+/// and returns the step, epoch and extra strings saved with them. Throws checkpoint_error, and
+/// changes nothing, if the file is not a valid checkpoint, was saved from a different network
+/// (the message names the first layer that differs) or by a different optimiser.
+template <class Net, class Opt>
+checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt& optimizer) {
+  detail::checkpoint_loader loader(file, "agd::io::load_checkpoint");
+  loader.check_format(true);
+  const std::string optimizer_name(optimizer.name());
+  const std::string& saved_with = loader.required_metadata(
+      "agd.optimizer", "the file is incomplete (load only its weights with load_weights)");
+  if (saved_with != optimizer_name)
+    loader.fail({"it was saved with the '", saved_with, "' optimiser but is being loaded into '",
+                 optimizer_name,
+                 "'; construct the optimiser it was saved with, or load only the weights with "
+                 "agd::io::load_weights"});
+  auto weights = detail::read_weights<Net>(loader, true);
+
+  const auto state = detail::optimizer_state_tensors<Net>(optimizer);
+  const std::string state_description = detail::cat({"the ", optimizer_name, " state"});
+  std::vector<typename Net::matrix_type> state_values;
+  for (const auto& [name, target] : state)
+    state_values.push_back(loader.read<typename Net::scalar_type>(
+        name, target->rows(), target->cols(), state_description,
+        "was it saved by the same optimiser with the same settings (e.g. SGD momentum)?"));
+  std::uint64_t optimizer_steps = 0;
+  if constexpr (detail::has_restorable_steps<Opt>)
+    optimizer_steps = loader.number_metadata("agd.optimizer.steps");
+  loader.check_all_used("", detail::cat({" (this ", optimizer_name,
+                                         " optimiser keeps no such state; was it saved with "
+                                         "other settings, e.g. SGD with momentum?)"}));
+  checkpoint_info info = loader.info(true);
+
+  // Everything is read and checked: only now touch the network and the optimiser. Swapping
+  // matrices of equal size exchanges pointers and cannot fail.
+  for (std::size_t k = 0; k < Net::depth; ++k) net.weight(k).swap(weights[k]);
+  for (std::size_t i = 0; i < state.size(); ++i) state[i].second->swap(state_values[i]);
+  if constexpr (detail::has_restorable_steps<Opt>) optimizer.set_steps(optimizer_steps);
+  return info;
+}
+
+/// Loads only the weights: from a checkpoint of any optimiser (its state is ignored) or from a
+/// safetensors file written by other code, e.g. PyTorch's state_dict of a model whose
+/// bias-free nn.Linear layers sit in an nn.Sequential called `layers` (docs/checkpoints.md).
+/// agd metadata is checked where present; the tensor shapes always are. Returns the step and
+/// epoch (0 when absent) and the other metadata strings. Changes nothing on error.
+template <class Net>
+checkpoint_info load_weights(const std::filesystem::path& file, Net& net) {
+  detail::checkpoint_loader loader(file, "agd::io::load_weights");
+  loader.check_format(false);
+  auto weights = detail::read_weights<Net>(loader, false);
+  loader.check_all_used("optimizer.", "");
+  checkpoint_info info = loader.info(false);
+  for (std::size_t k = 0; k < Net::depth; ++k) net.weight(k).swap(weights[k]);
+  return info;
+}
+
+}  // namespace agd::io
