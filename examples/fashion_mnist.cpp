@@ -31,6 +31,9 @@ struct settings {
   int threads = 0;
   std::uint64_t seed = 0;
   std::size_t max_steps = 0;
+  std::string checkpoint;
+  std::size_t checkpoint_every = 0;
+  std::string resume;
 };
 
 template <class Loss, class Opt>
@@ -41,6 +44,21 @@ double train(Net& net, Opt& optimizer, const agd::data::dataset& train_set,
   options.seed = s.seed;
   options.max_steps_per_epoch = s.max_steps;
   if (!s.csv.empty()) options.csv = s.csv;
+  if (!s.resume.empty()) {
+    const auto info = agd::io::load_checkpoint(s.resume, net, optimizer);
+    options.resume = agd::train::training_position::from_metadata(info.extra);
+    std::cerr << "resumed from " << s.resume << " at epoch " << options.resume->epoch << ", step "
+              << options.resume->step_in_epoch << " of it (" << options.resume->global_step
+              << " steps in all)\n";
+  }
+  if (!s.checkpoint.empty()) {
+    options.checkpoint_every_steps = s.checkpoint_every;
+    options.on_checkpoint = [&](const agd::train::training_position& position) {
+      agd::io::save_checkpoint(
+          s.checkpoint, net, optimizer,
+          {.step = position.global_step, .epoch = position.epoch, .extra = position.to_metadata()});
+    };
+  }
   const auto history = agd::train::fit(net, optimizer, Loss{}, train_set, test_set, options);
   return history.back().test_accuracy;
 }
@@ -96,6 +114,14 @@ int main(int argc, char** argv) {
   app.add_option("--seed", s.seed, "Seed of the initialisation and the batch order")
       ->capture_default_str();
   app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)");
+  app.add_option("--checkpoint", s.checkpoint,
+                 "Save the weights and optimiser state here (safetensors, written atomically) "
+                 "after every epoch");
+  app.add_option("--checkpoint-every", s.checkpoint_every,
+                 "Also save every N steps (0: only after each epoch)");
+  app.add_option("--resume", s.resume,
+                 "Continue the run saved in this checkpoint (same flags and seed: it goes on bit "
+                 "for bit)");
   CLI11_PARSE(app, argc, argv);
   if (s.lr && s.optimizer == "agd") {
     std::cerr << "fashion_mnist: --lr is for adam and sgd; AGD sets its own learning rate\n";

@@ -25,4 +25,7 @@
 #include "agd/optim/optimizer.hpp"
 #include "agd/optim/sgd.hpp"
 
+#include "agd/io/checkpoint.hpp"
+#include "agd/io/safetensors.hpp"
+
 #include "agd/backend/eigen/threads.hpp"
