@@ -3,6 +3,7 @@
 // else. A crash a fuzzer finds is fixed and its input added to tests/fuzz/regressions/<reader>/.
 #include <agd/data/cifar.hpp>
 #include <agd/data/idx.hpp>
+#include <agd/io/safetensors.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -69,4 +70,25 @@ TEST_CASE("fuzz regressions: CIFAR reader inputs parse or throw dataset_error", 
     }
   }
   CHECK(parsed >= 2);
+}
+
+TEST_CASE("fuzz regressions: safetensors inputs load or throw checkpoint_error", "[fuzz]") {
+  const auto files = inputs_of("safetensors");
+  REQUIRE(files.size() >= 4);
+  std::size_t loaded = 0;
+  for (const auto& file : files) {
+    INFO(file);
+    try {
+      agd::io::safetensors_reader reader(file);
+      for (const auto& [name, tensor] : reader.tensors())
+        if (tensor.shape.size() == 2) {
+          const auto m = reader.read_matrix<float>(name);
+          CHECK(std::uint64_t(m.rows()) == tensor.shape[0]);
+        }
+      ++loaded;
+    } catch (const agd::io::checkpoint_error& error) {
+      CHECK_THAT(error.what(), Catch::Contains(file.string()));
+    }
+  }
+  CHECK(loaded >= 4);
 }
