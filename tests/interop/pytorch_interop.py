@@ -59,7 +59,8 @@ def read_safetensors(path):
         dtype = DTYPES[entry["dtype"]]
         count = math.prod(entry["shape"])
         if begin != covered or end - begin != count * dtype.itemsize or end > len(data):
-            raise ValueError(f"{path}: tensor {name!r} has bad data_offsets {entry['data_offsets']}")
+            raise ValueError(f"{path}: tensor {name!r} has bad data_offsets "
+                             f"{entry['data_offsets']}")
         covered = end
         # Row-major (C order) little-endian, as PyTorch and numpy hold it.
         tensors[name] = np.frombuffer(data, dtype, count, begin).reshape(entry["shape"]).copy()

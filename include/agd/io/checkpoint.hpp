@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -291,21 +292,72 @@ class checkpoint_loader {
   std::set<std::string> used_;
 };
 
-/// Checks the file against Net and reads every weight into temporaries.
+/// What a load must find in the file and where each tensor goes. The templates over the
+/// network and the optimiser only fill this in; perform_load() does the work, compiled once per
+/// scalar type rather than once per network and optimiser.
+template <class Scalar>
+struct load_request {
+  struct tensor {
+    std::string name;
+    matrix<Scalar>* target;       // its current shape is the shape the file must have
+    std::string owner;            // "layer 3 (Dense<16,8>)" or "the adam state", for messages
+    std::string_view if_missing;  // the likely cause, for the message if the file lacks it
+  };
+  std::string function{};  // "agd::io::load_checkpoint", for messages
+  std::vector<std::string> layer_names{};
+  std::vector<tensor> tensors{};  // the weights, then the optimiser's state
+  /// Set by load_checkpoint: the file must be an agd checkpoint of this optimiser.
+  std::optional<std::string> optimizer_name{};
+  bool optimizer_has_steps = false;
+};
+
+/// The weight tensors of `net`, for a load_request.
 template <class Net>
-std::array<typename Net::matrix_type, Net::depth> read_weights(checkpoint_loader& loader,
-                                                               bool architecture_required) {
-  const std::vector<std::string> names = layer_names<Net>();
-  loader.check_architecture(names, architecture_required);
-  std::array<typename Net::matrix_type, Net::depth> weights;
-  for (std::size_t k = 0; k < Net::depth; ++k)
-    weights[k] = loader.read<typename Net::scalar_type>(
-        weight_tensor_name<Net>(k), Eigen::Index(Net::weight_rows[k]),
-        Eigen::Index(Net::weight_cols[k]),
-        describe_layer(Net::weight_layer[k], names[Net::weight_layer[k]]),
-        "the file is incomplete, or was saved from a network whose weighted layers sit at "
-        "other positions");
-  return weights;
+void add_weights(load_request<typename Net::scalar_type>& request, Net& net) {
+  for (std::size_t k = 0; k < Net::depth; ++k) {
+    const std::size_t position = Net::weight_layer[k];
+    request.tensors.push_back(
+        {weight_tensor_name<Net>(k), &net.weight(k),
+         describe_layer(position, request.layer_names[position]),
+         "the file is incomplete, or was saved from a network whose weighted layers sit at "
+         "other positions"});
+  }
+}
+
+/// Checks the file against the request, reads every tensor into a temporary and only then
+/// swaps them all into their targets (swapping equal-size matrices exchanges pointers and
+/// cannot fail). Returns the metadata and, through `optimizer_steps`, the optimiser's steps.
+template <class Scalar>
+checkpoint_info perform_load(const std::filesystem::path& file, const load_request<Scalar>& request,
+                             std::uint64_t& optimizer_steps) {
+  const bool checkpoint = request.optimizer_name.has_value();
+  checkpoint_loader loader(file, request.function);
+  loader.check_format(checkpoint);
+  if (checkpoint) {
+    const std::string& saved_with = loader.required_metadata(
+        "agd.optimizer", "the file is incomplete (load only its weights with load_weights)");
+    if (saved_with != *request.optimizer_name)
+      loader.fail({"it was saved with the '", saved_with, "' optimiser but is being loaded into '",
+                   *request.optimizer_name,
+                   "'; construct the optimiser it was saved with, or load only the weights with "
+                   "agd::io::load_weights"});
+  }
+  loader.check_architecture(request.layer_names, checkpoint);
+  std::vector<matrix<Scalar>> values;
+  values.reserve(request.tensors.size());
+  for (const auto& tensor : request.tensors)
+    values.push_back(loader.read<Scalar>(tensor.name, tensor.target->rows(), tensor.target->cols(),
+                                         tensor.owner, tensor.if_missing));
+  if (request.optimizer_has_steps) optimizer_steps = loader.number_metadata("agd.optimizer.steps");
+  if (checkpoint)
+    loader.check_all_used("", cat({" (this ", *request.optimizer_name,
+                                   " optimiser keeps no such state; was it saved with other "
+                                   "settings, e.g. SGD with momentum?)"}));
+  else
+    loader.check_all_used("optimizer.", "");  // load_weights leaves the optimiser's state
+  checkpoint_info info = loader.info(checkpoint);
+  for (std::size_t i = 0; i < values.size(); ++i) request.tensors[i].target->swap(values[i]);
+  return info;
 }
 
 }  // namespace detail
@@ -346,37 +398,18 @@ void save_checkpoint(const std::filesystem::path& file, const Net& net, const Op
 /// (the message names the first layer that differs) or by a different optimiser.
 template <class Net, class Opt>
 checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt& optimizer) {
-  detail::checkpoint_loader loader(file, "agd::io::load_checkpoint");
-  loader.check_format(true);
-  const std::string optimizer_name(optimizer.name());
-  const std::string& saved_with = loader.required_metadata(
-      "agd.optimizer", "the file is incomplete (load only its weights with load_weights)");
-  if (saved_with != optimizer_name)
-    loader.fail({"it was saved with the '", saved_with, "' optimiser but is being loaded into '",
-                 optimizer_name,
-                 "'; construct the optimiser it was saved with, or load only the weights with "
-                 "agd::io::load_weights"});
-  auto weights = detail::read_weights<Net>(loader, true);
-
-  const auto state = detail::optimizer_state_tensors<Net>(optimizer);
-  const std::string state_description = detail::cat({"the ", optimizer_name, " state"});
-  std::vector<typename Net::matrix_type> state_values;
-  for (const auto& [name, target] : state)
-    state_values.push_back(loader.read<typename Net::scalar_type>(
-        name, target->rows(), target->cols(), state_description,
-        "was it saved by the same optimiser with the same settings (e.g. SGD momentum)?"));
+  detail::load_request<typename Net::scalar_type> request{.function = "agd::io::load_checkpoint",
+                                                          .layer_names = layer_names<Net>()};
+  request.optimizer_name = std::string(optimizer.name());
+  request.optimizer_has_steps = detail::has_restorable_steps<Opt>;
+  detail::add_weights(request, net);
+  const std::string owner = detail::cat({"the ", *request.optimizer_name, " state"});
+  for (const auto& [name, target] : detail::optimizer_state_tensors<Net>(optimizer))
+    request.tensors.push_back(
+        {name, target, owner,
+         "was it saved by the same optimiser with the same settings (e.g. SGD momentum)?"});
   std::uint64_t optimizer_steps = 0;
-  if constexpr (detail::has_restorable_steps<Opt>)
-    optimizer_steps = loader.number_metadata("agd.optimizer.steps");
-  loader.check_all_used("", detail::cat({" (this ", optimizer_name,
-                                         " optimiser keeps no such state; was it saved with "
-                                         "other settings, e.g. SGD with momentum?)"}));
-  checkpoint_info info = loader.info(true);
-
-  // Everything is read and checked: only now touch the network and the optimiser. Swapping
-  // matrices of equal size exchanges pointers and cannot fail.
-  for (std::size_t k = 0; k < Net::depth; ++k) net.weight(k).swap(weights[k]);
-  for (std::size_t i = 0; i < state.size(); ++i) state[i].second->swap(state_values[i]);
+  checkpoint_info info = detail::perform_load(file, request, optimizer_steps);
   if constexpr (detail::has_restorable_steps<Opt>) optimizer.set_steps(optimizer_steps);
   return info;
 }
@@ -388,13 +421,11 @@ checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt
 /// epoch (0 when absent) and the other metadata strings. Changes nothing on error.
 template <class Net>
 checkpoint_info load_weights(const std::filesystem::path& file, Net& net) {
-  detail::checkpoint_loader loader(file, "agd::io::load_weights");
-  loader.check_format(false);
-  auto weights = detail::read_weights<Net>(loader, false);
-  loader.check_all_used("optimizer.", "");
-  checkpoint_info info = loader.info(false);
-  for (std::size_t k = 0; k < Net::depth; ++k) net.weight(k).swap(weights[k]);
-  return info;
+  detail::load_request<typename Net::scalar_type> request{.function = "agd::io::load_weights",
+                                                          .layer_names = layer_names<Net>()};
+  detail::add_weights(request, net);
+  std::uint64_t unused_steps = 0;
+  return detail::perform_load(file, request, unused_steps);
 }
 
 }  // namespace agd::io
