@@ -33,6 +33,7 @@
 
 #include "agd/data/batches.hpp"
 #include "agd/data/dataset.hpp"
+#include "agd/data/file_bytes.hpp"
 
 namespace agd::data {
 
@@ -200,16 +201,9 @@ inline std::vector<std::uint8_t> read_cifar_bytes(const std::filesystem::path& f
       throw;
     }
   }
-  std::array<std::uint8_t, 1 << 16> chunk{};
-  for (;;) {
-    const std::size_t got = std::fread(chunk.data(), 1, chunk.size(), stream);
-    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got));
-    if (got < chunk.size()) break;
-  }
-  const bool failed = std::ferror(stream) != 0;
-  const int read_errno = errno;
+  const int read_errno = detail::append_stream_bytes(stream, bytes);
   std::fclose(stream);
-  if (failed) {
+  if (read_errno != 0) {
     throw dataset_error(cifar_problem(
         kind, name, "read failed: " + errno_text(read_errno) + "; check the disk and the path"));
   }

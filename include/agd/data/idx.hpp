@@ -26,6 +26,8 @@
 #include <system_error>
 #include <vector>
 
+#include "agd/data/file_bytes.hpp"
+
 namespace agd::data {
 
 // Thrown for any problem reading an IDX file. The message always names the file, says what is
@@ -117,16 +119,9 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& fi
     throw idx_error(file, errno_text(open_errno) + "; check that the path is right and readable");
   }
   std::vector<std::uint8_t> bytes;
-  std::array<std::uint8_t, 1 << 16> chunk{};
-  for (;;) {
-    const std::size_t got = std::fread(chunk.data(), 1, chunk.size(), stream);
-    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got));
-    if (got < chunk.size()) break;
-  }
-  const bool failed = std::ferror(stream) != 0;
-  const int read_errno = errno;
+  const int read_errno = detail::append_stream_bytes(stream, bytes);
   std::fclose(stream);
-  if (failed) {
+  if (read_errno != 0) {
     throw idx_error(file, "read failed: " + errno_text(read_errno) + "; check the disk and path");
   }
   return bytes;

@@ -181,8 +181,8 @@ class basic_sequential {
 
   explicit basic_sequential(std::size_t batch_capacity = 128) {
     for (std::size_t k = 0; k < depth; ++k) {
-      weights_[k].setZero(rows(weight_rows[k]), rows(weight_cols[k]));
-      gradients_[k].setZero(rows(weight_rows[k]), rows(weight_cols[k]));
+      weights_[k].setZero(idx(weight_rows[k]), idx(weight_cols[k]));
+      gradients_[k].setZero(idx(weight_rows[k]), idx(weight_cols[k]));
     }
     reserve(batch_capacity);
   }
@@ -193,8 +193,8 @@ class basic_sequential {
       throw std::invalid_argument("agd::Sequential: batch capacity must be > 0");
     capacity_ = batch_capacity;
     for (std::size_t i = 0; i <= layer_count; ++i) {
-      activations_[i].setZero(rows(activation_sizes[i]), cols(capacity_));
-      activation_gradients_[i].setZero(rows(activation_sizes[i]), cols(capacity_));
+      activations_[i].setZero(idx(activation_sizes[i]), idx(capacity_));
+      activation_gradients_[i].setZero(idx(activation_sizes[i]), idx(capacity_));
     }
     batch_ = 0;
   }
@@ -320,8 +320,6 @@ class basic_sequential {
 
  private:
   static Eigen::Index idx(std::size_t n) { return static_cast<Eigen::Index>(n); }
-  static Eigen::Index rows(std::size_t n) { return static_cast<Eigen::Index>(n); }
-  static Eigen::Index cols(std::size_t n) { return static_cast<Eigen::Index>(n); }
 
   void check_batch(std::size_t got_rows, std::size_t got_cols, std::size_t want_rows,
                    const char* where, const char* what) const {
