@@ -5,11 +5,17 @@
 #include "agd/core/layer.hpp"
 #include "agd/core/math.hpp"
 #include "agd/core/matrix.hpp"
+#include "agd/core/shape.hpp"
 
+#include "agd/layers/conv2d.hpp"
 #include "agd/layers/dense.hpp"
+#include "agd/layers/flatten.hpp"
+#include "agd/layers/input.hpp"
+#include "agd/layers/pooling.hpp"
 #include "agd/layers/relu.hpp"
 
 #include "agd/network/fcn.hpp"
+#include "agd/network/residual.hpp"
 #include "agd/network/sequential.hpp"
 
 #include "agd/loss/accuracy.hpp"

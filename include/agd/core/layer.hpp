@@ -19,6 +19,12 @@
 //   static void backward_inputs(const_matrix_ref<S> w, const_matrix_ref<S> dy,
 //                               matrix_ref<S> dx);
 // where x, y, dx, dy are batches stored as columns and dy already carries the loss's 1/n.
+// Optional members: `weight_slices` (AGD normalises each of that many contiguous column blocks
+// of W on its own, Appendix B; 1 if absent), `workspace_size` (per-thread scratch scalars, passed
+// as a trailing S* to the three weighted calls) and `output_rows_per_weight_row` (how many rows
+// of dy row r of dw depends on; 1 if absent). A layer whose sizes depend on the image size it
+// receives (Conv2d, pooling) sets `shape_dependent = true` and provides
+// `template <tensor_shape In> using bind = ...`, a layer of this interface with In fixed.
 // The network runs these on blocks, in parallel, so a layer must (1) treat samples (columns)
 // independently in forward, backward and backward_inputs, and (2) make row r of dw depend only
 // on row r of dy in backward_weights (true of y = W x and of a convolution as a GEMM).
@@ -57,16 +63,31 @@ concept ActivationLayer =
 
 /// A layer with one weight tensor, stored as a weight_rows x weight_cols matrix.
 template <class L, class S>
-concept WeightedLayer = Layer<L> && L::has_weights &&
-    requires(const_matrix_ref<S> w, const_matrix_ref<S> x, const_matrix_ref<S> dy,
-             matrix_ref<S> out) {
-  { L::weight_rows } -> std::convertible_to<std::size_t>;
-  { L::weight_cols } -> std::convertible_to<std::size_t>;
-  { L::agd_scale } -> std::convertible_to<double>;
+concept WeightedLayerWithoutScratch = requires(const_matrix_ref<S> w, const_matrix_ref<S> x,
+                                               const_matrix_ref<S> dy, matrix_ref<S> out) {
   L::forward(w, x, out);
   L::backward_weights(x, dy, out);
   L::backward_inputs(w, dy, out);
 };
+
+/// A weighted layer that needs `workspace_size` scalars of per-thread scratch (a convolution's
+/// im2row matrix): the network passes each call its thread's buffer.
+template <class L, class S>
+concept WeightedLayerWithScratch = requires(const_matrix_ref<S> w, const_matrix_ref<S> x,
+                                            const_matrix_ref<S> dy, matrix_ref<S> out,
+                                            S* workspace) {
+  { L::workspace_size } -> std::convertible_to<std::size_t>;
+  L::forward(w, x, out, workspace);
+  L::backward_weights(x, dy, out, workspace);
+  L::backward_inputs(w, dy, out, workspace);
+};
+
+template <class L, class S>
+concept WeightedLayer = Layer<L> && L::has_weights && requires {
+  { L::weight_rows } -> std::convertible_to<std::size_t>;
+  { L::weight_cols } -> std::convertible_to<std::size_t>;
+  { L::agd_scale } -> std::convertible_to<double>;
+} &&(WeightedLayerWithoutScratch<L, S> || WeightedLayerWithScratch<L, S>);
 
 template <class L, class S>
 concept LayerFor = ActivationLayer<L, S> || WeightedLayer<L, S>;

@@ -35,12 +35,25 @@ void semi_orthogonal(matrix<Scalar>& w, double scale, std::mt19937_64& rng) {
     w = q.transpose().cast<Scalar>();
 }
 
-/// Orthogonal initialisation of every weight of `net`, W_k scaled by sqrt(d_k/d_{k-1}).
+/// Orthogonal initialisation of every weight of `net`, W_k scaled by sqrt(d_k/d_{k-1}). A
+/// convolution's K*K slices (each a Cout x Cin block of columns) are drawn one by one and scaled
+/// by sqrt(Cout/Cin)/sqrt(K*K), as Appendix B's code does.
 template <class Net>
 void orthogonal(Net& net, std::uint64_t seed) {
+  using scalar = typename Net::scalar_type;
   std::mt19937_64 rng(seed);
-  for (std::size_t k = 0; k < Net::depth; ++k)
-    semi_orthogonal(net.weight(k), Net::agd_scales[k], rng);
+  for (std::size_t k = 0; k < Net::depth; ++k) {
+    if (Net::weight_slices[k] == 1) {
+      semi_orthogonal(net.weight(k), Net::agd_scales[k], rng);
+      continue;
+    }
+    const auto slice_cols = Eigen::Index(Net::weight_cols[k] / Net::weight_slices[k]);
+    matrix<scalar> slice(Eigen::Index(Net::weight_rows[k]), slice_cols);
+    for (std::size_t s = 0; s < Net::weight_slices[k]; ++s) {
+      semi_orthogonal(slice, Net::agd_scales[k], rng);
+      net.weight(k).middleCols(Eigen::Index(s) * slice_cols, slice_cols) = slice;
+    }
+  }
 }
 
 }  // namespace agd::init

@@ -43,3 +43,61 @@ struct first_layer_must_fix_the_input_size {
 };
 
 }  // namespace agd::shape_error
+
+namespace agd::shape_error {
+
+/// A layer that needs images (a convolution or a pooling) receives a shape it cannot take. The
+/// failing instantiation names the layer, what it needs and the shape it was given, e.g.
+///   agd::shape_error::in<agd::Conv2d<16, 32, 3> >::expects_channels<16>
+///       ::but_the_input_is<8, 14, 14>
+template <class LayerType>
+struct in {
+  template <std::size_t ExpectedChannels>
+  struct expects_channels {
+    template <std::size_t C, std::size_t H, std::size_t W>
+    struct but_the_input_is {
+      static_assert(ExpectedChannels == C,
+                    "agd: a convolution's input channels differ from the channels the layer "
+                    "before it produces. The instantiation printed with it names the layer, the "
+                    "channels it expects and the C x H x W shape it receives.");
+      static constexpr bool value = ExpectedChannels == C;
+    };
+  };
+  template <std::size_t Kernel, std::size_t Stride>
+  struct window_with_stride {
+    template <std::size_t C, std::size_t H, std::size_t W>
+    struct does_not_tile_the_input {
+      static constexpr bool fits =
+          H >= Kernel && W >= Kernel && (H - Kernel) % Stride == 0 && (W - Kernel) % Stride == 0;
+      static_assert(fits,
+                    "agd: a window (pooling or convolution) does not tile its input: it needs "
+                    "(size - kernel) to be a multiple of the stride in both directions, with no "
+                    "pixel left over. The instantiation printed with it names the layer, the "
+                    "kernel, the stride and the C x H x W input.");
+      static constexpr bool value = fits;
+    };
+  };
+  template <std::size_t C, std::size_t H, std::size_t W>
+  struct needs_an_image_but_the_input_is {
+    static constexpr bool value = true;
+  };
+};
+
+/// A residual block whose output shape a 1x1 strided projection of its input cannot produce.
+template <std::size_t SkipC, std::size_t SkipH, std::size_t SkipW>
+struct residual_input {
+  template <std::size_t OutC, std::size_t OutH, std::size_t OutW>
+  struct cannot_be_projected_onto_the_block_output {
+    static constexpr bool fits = OutH > 0 && OutW > 0 &&
+                                 SkipH >= OutH&& SkipW >= OutW&& SkipH / OutH == SkipW / OutW &&
+                                 (SkipH - 1) / (SkipH / OutH) + 1 == OutH &&
+                                 (SkipW - 1) / (SkipW / OutW) + 1 == OutW;
+    static_assert(fits,
+                  "agd::Residual: the block's output shape cannot be matched by a 1x1 strided "
+                  "projection of its input (the spatial size must shrink by an integer stride). "
+                  "The instantiation printed with it names both C x H x W shapes.");
+    static constexpr bool value = fits;
+  };
+};
+
+}  // namespace agd::shape_error

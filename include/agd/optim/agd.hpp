@@ -44,16 +44,25 @@ class AGD {
     thread_pool& pool = cpu_pool();
     pool.run([&](unsigned thread, unsigned threads) {
       hana::for_each(weights, [&](auto k) {
-        partial_squared_norms_[thread][k] =
-            static_cast<double>(slice(net_.gradient(k), thread, threads).squaredNorm());
+        for (std::size_t s = 0; s < Net::weight_slices[k]; ++s)
+          partial_squared_norms_[thread][slice_offsets[k] + s] =
+              static_cast<double>(part(net_.gradient(k), k, s, thread, threads).squaredNorm());
       });
     });
-    // Gradient summary, Definition 11: G = (1/L) sum_k sqrt(d_k/d_{k-1}) ||grad_k||_F.
+    // Gradient summary, Definition 11: G = (1/L) sum_k sqrt(d_k/d_{k-1}) ||grad_k||_F. For a
+    // convolution Appendix B sums the norms of its K*K slices, scaled by sqrt(out/in)/sqrt(K*K).
     double summary = 0;
     hana::for_each(weights, [&](auto k) {
-      double squared = 0;
-      for (unsigned t = 0; t < pool.size(); ++t) squared += partial_squared_norms_[t][k];
-      gradient_norms_[k] = std::sqrt(squared);
+      double weight_squared = 0, slice_norm_sum = 0;
+      for (std::size_t s = 0; s < Net::weight_slices[k]; ++s) {
+        double squared = 0;
+        for (unsigned t = 0; t < pool.size(); ++t)
+          squared += partial_squared_norms_[t][slice_offsets[k] + s];
+        slice_norms_[slice_offsets[k] + s] = std::sqrt(squared);
+        slice_norm_sum += std::sqrt(squared);
+        weight_squared += squared;
+      }
+      gradient_norms_[k] = std::sqrt(weight_squared);
       // A NaN or Inf anywhere in the gradient makes its norm non-finite: stop before the update.
       if (!std::isfinite(gradient_norms_[k]))
         throw non_finite_error("agd::AGD::step: the gradient of " + Net::describe_weight(k) +
@@ -61,24 +70,29 @@ class AGD {
                                std::to_string(gradient_norms_[k]) +
                                "); no weight was changed. Check the inputs, the loss and the "
                                "layer's backward pass.");
-      summary += Net::agd_scales[k] * gradient_norms_[k];
+      summary += Net::agd_scales[k] * slice_norm_sum;
     });
     gradient_summary_ = summary / double(depth);
     // Theorem 2: eta = log((1 + sqrt(1 + 4G)) / 2).
     eta_ = std::log(0.5 * (1.0 + std::sqrt(1.0 + 4.0 * gradient_summary_)));
-    // Theorem 2: W_k -= (eta/L) sqrt(d_k/d_{k-1}) grad_k / ||grad_k||_F. A layer whose gradient
-    // is exactly zero has no direction to move in and is left unchanged.
-    std::array<scalar_type, depth> factors{};
-    hana::for_each(weights, [&](auto k) {
-      factors[k] = gradient_norms_[k] > 0 ? scalar_type(options_.gain * eta_ / double(depth) *
-                                                        Net::agd_scales[k] / gradient_norms_[k])
-                                          : scalar_type(0);
-    });
+    // Theorem 2: W_k -= (eta/L) sqrt(d_k/d_{k-1}) grad_k / ||grad_k||_F, slice by slice for a
+    // convolution. A slice whose gradient is exactly zero has no direction to move in and is
+    // left unchanged.
+    for (std::size_t k = 0; k < depth; ++k)
+      for (std::size_t s = 0; s < Net::weight_slices[k]; ++s) {
+        const double norm = slice_norms_[slice_offsets[k] + s];
+        factors_[slice_offsets[k] + s] =
+            norm > 0 ? scalar_type(options_.gain * eta_ / double(depth) * Net::agd_scales[k] / norm)
+                     : scalar_type(0);
+      }
     pool.run([&](unsigned thread, unsigned threads) {
       hana::for_each(weights, [&](auto k) {
-        if (factors[k] != scalar_type(0))
-          slice(net_.weight(k), thread, threads) -=
-              factors[k] * slice(net_.gradient(k), thread, threads);
+        for (std::size_t s = 0; s < Net::weight_slices[k]; ++s) {
+          const scalar_type factor = factors_[slice_offsets[k] + s];
+          if (factor != scalar_type(0))
+            part(net_.weight(k), k, s, thread, threads) -=
+                factor * part(net_.gradient(k), k, s, thread, threads);
+        }
       });
     });
     ++steps_;
@@ -90,8 +104,12 @@ class AGD {
   /// eta of the last step, the automatic learning rate (Theorem 2).
   double automatic_learning_rate() const { return eta_; }
   double learning_rate() const { return eta_; }
-  /// ||grad_k||_F of the last step.
+  /// ||grad_k||_F of the last step (of the whole tensor, for a convolution too).
   const std::array<double, depth>& gradient_norms() const { return gradient_norms_; }
+  /// The Frobenius norm of slice s of grad_k in the last step (s = 0 for a Dense layer).
+  double slice_gradient_norm(std::size_t k, std::size_t s) const {
+    return slice_norms_.at(slice_offsets.at(k) + s);
+  }
   std::uint64_t steps() const { return steps_; }
   const agd_options& options() const { return options_; }
   std::string name() const { return "agd"; }
@@ -99,19 +117,31 @@ class AGD {
   static constexpr std::size_t state_bytes() { return 0; }
 
  private:
-  /// Thread `thread`'s contiguous part of the elements of `m`, as a vector.
+  /// Where weight k's slices start in the per-slice arrays.
+  static constexpr std::array<std::size_t, depth + 1> slice_offsets = [] {
+    std::array<std::size_t, depth + 1> offsets{};
+    for (std::size_t k = 0; k < depth; ++k) offsets[k + 1] = offsets[k] + Net::weight_slices[k];
+    return offsets;
+  }();
+  static constexpr std::size_t slice_count = slice_offsets[depth];
+
+  /// Thread `thread`'s contiguous part of slice s of weight k, as a vector. A slice is a
+  /// contiguous block of columns (layers/conv2d.hpp); a Dense weight is one slice.
   template <class M>
-  static auto slice(M& m, unsigned thread, unsigned threads) {
-    const auto [first, count] = split_range(m.size(), thread, threads, 16);
+  static auto part(M& m, std::size_t k, std::size_t s, unsigned thread, unsigned threads) {
+    const Eigen::Index size = m.size() / Eigen::Index(Net::weight_slices[k]);
+    const auto [first, count] = split_range(size, thread, threads, 16);
     using vector = Eigen::Matrix<scalar_type, Eigen::Dynamic, 1>;
     using map =
         std::conditional_t<std::is_const_v<M>, Eigen::Map<const vector>, Eigen::Map<vector>>;
-    return map(m.data() + first, count);
+    return map(m.data() + Eigen::Index(s) * size + first, count);
   }
 
   Net& net_;
   agd_options options_;
-  std::array<std::array<double, depth>, thread_pool::max_threads> partial_squared_norms_{};
+  std::array<std::array<double, slice_count>, thread_pool::max_threads> partial_squared_norms_{};
+  std::array<double, slice_count> slice_norms_{};
+  std::array<scalar_type, slice_count> factors_{};
   std::array<double, depth> gradient_norms_{};
   double gradient_summary_ = 0;
   double eta_ = 0;

@@ -1,0 +1,106 @@
+// Residual<Block...>: a skip connection, y = x + block(x), as in He et al.'s ResNets. When the
+// block changes the shape (more channels, a stride), the skip path is a 1x1 convolution with
+// the matching stride and no bias (the "projection shortcut" of the pre-activation ResNet-18 of
+// kuangliu/pytorch-cifar, which the paper trains); its weight is one more weight tensor, so
+// AGD's depth L counts it, as the official code counts net.parameters().
+//
+// agd::Sequential flattens a Residual into its layer list between two markers,
+//   residual_begin, Block..., residual_end
+// and binds them to shapes like any other layer; the network routes the skip (see
+// sequential.hpp). `Residual<Sequential<...>>` is accepted too and means the same.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "agd/core/layer.hpp"
+#include "agd/core/shape.hpp"
+#include "agd/layers/conv2d.hpp"
+#include "agd/network/shape_check.hpp"
+
+namespace agd {
+
+template <class... Block>
+struct Residual {
+  static_assert(sizeof...(Block) > 0, "agd::Residual needs at least one layer in its block");
+};
+
+namespace detail {
+
+/// Opens a residual block: passes its input on unchanged; the network keeps that input for the
+/// skip and adds the skip's gradient to the block's in backward.
+struct residual_begin {
+  static constexpr bool shape_dependent = true;
+  template <tensor_shape In>
+  struct bind {
+    static constexpr bool opens_residual = true;
+    static constexpr std::size_t input_size = In.size();
+    static constexpr std::size_t output_size(std::size_t) { return In.size(); }
+    static constexpr tensor_shape output_shape(tensor_shape) { return In; }
+    static constexpr bool has_weights = false;
+    static std::string name() { return "Residual{"; }
+  };
+};
+
+/// Closes a residual block: block output + skip, the skip projected by a 1x1 convolution when
+/// the shapes differ.
+struct residual_end {};
+
+template <tensor_shape Skip, tensor_shape Out>
+struct residual_end_bound {
+  static constexpr bool closes_residual = true;
+  static constexpr bool projects = !(Skip == Out);
+  static_assert(!projects ||
+                shape_error::residual_input<Skip.channels, Skip.height, Skip.width>::
+                    template cannot_be_projected_onto_the_block_output<Out.channels, Out.height,
+                                                                       Out.width>::value);
+  static constexpr std::size_t stride =
+      projects && Out.height > 0 && Skip.height >= Out.height ? Skip.height / Out.height : 1;
+  using projection_layer = Conv2d<Skip.channels, Out.channels, 1, stride, 0>;
+  using projection = typename projection_layer::template bind<Skip>;
+
+  static constexpr std::size_t input_size = Out.size();
+  static constexpr std::size_t output_size(std::size_t) { return Out.size(); }
+  static constexpr tensor_shape output_shape(tensor_shape) { return Out; }
+  static constexpr bool has_weights = projects;
+  static constexpr std::size_t weight_rows = projection::weight_rows;
+  static constexpr std::size_t weight_cols = projection::weight_cols;
+  static constexpr std::size_t weight_slices = 1;
+  static constexpr double agd_scale = projection::agd_scale;
+  static constexpr std::size_t workspace_size = projects ? projection::workspace_size : 0;
+  static constexpr std::size_t output_rows_per_weight_row = Out.plane();
+
+  static std::string name() {
+    return projects ? "}+" + projection_layer::name() : std::string("}+skip");
+  }
+
+  template <class S>
+  static void forward(const_matrix_ref<S> block, const_matrix_ref<S> skip, matrix_ref<S> y) {
+    y = block + skip;
+  }
+  template <class S>
+  static void forward(const_matrix_ref<S> w, const_matrix_ref<S> block, const_matrix_ref<S> skip,
+                      matrix_ref<S> y, S* workspace) {
+    projection::forward(w, skip, y, workspace);
+    y += block;
+  }
+  /// Writes the skip's share of the gradient of the block's input (the block's own share is
+  /// added to it when the network reaches residual_begin).
+  template <class S>
+  static void backward_skip(const_matrix_ref<S> dy, matrix_ref<S> d_skip) {
+    d_skip = dy;
+  }
+  template <class S>
+  static void backward_skip(const_matrix_ref<S> w, const_matrix_ref<S> dy, matrix_ref<S> d_skip,
+                            S* workspace) {
+    projection::backward_inputs(w, dy, d_skip, workspace);
+  }
+  template <class S>
+  static void backward_weights(const_matrix_ref<S> skip, const_matrix_ref<S> dy, matrix_ref<S> dw,
+                               S* workspace) {
+    projection::backward_weights(skip, dy, dw, workspace);
+  }
+};
+
+}  // namespace detail
+}  // namespace agd
