@@ -142,11 +142,19 @@ notes:
                    help="number of timed steps (default: 200)")
     g.add_argument("--warmup", type=nonneg_int, default=20,
                    help="untimed warm-up steps before timing (default: 20)")
+    g.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                   help="stop timing once the timed steps have taken S seconds in all "
+                        "(after at least --min-steps; default: time all --steps)")
+    g.add_argument("--min-steps", type=positive_int, default=10,
+                   help="timed steps at least, with --max-seconds (default: 10)")
     g.add_argument("--json", metavar="FILE", default=None,
                    help="also write the timing results as JSON to FILE")
     g = p.add_argument_group("--mode train")
     g.add_argument("--epochs", type=positive_int, default=1,
                    help="number of epochs (default: 1)")
+    g.add_argument("--max-steps", type=nonneg_int, default=0,
+                   help="stop each epoch after this many steps (0: no limit), like "
+                        "fashion_mnist --max-steps")
     g.add_argument("--csv", metavar="FILE", default=None,
                    help=f"write per-epoch results as CSV ({CSV_HEADER})")
     args = p.parse_args(argv)
@@ -444,13 +452,18 @@ def run_time(args):
     net.train()
     times = []
     etas = []
+    timed_s = 0.0
     for i in range(args.warmup + args.steps):
+        if (args.max_seconds is not None and len(times) >= args.min_steps
+                and timed_s >= args.max_seconds):
+            break
         x, y = next(stream)  # data loading: not timed
         t0 = time.perf_counter()
         _, _, eta = train_step(net, opt, loss_fn, x, y)
         t1 = time.perf_counter()
         if i >= args.warmup:
             times.append((t1 - t0) * 1e3)
+            timed_s += t1 - t0
             etas.append(eta)
     med = statistics.median(times)
     mean = statistics.fmean(times)
@@ -458,13 +471,13 @@ def run_time(args):
     print(f"# {info}")
     print(f"PyTorch AGD step: depth {args.depth}, width {args.width}, batch "
           f"{args.batch}, loss {args.loss}, {args.threads} thread(s): median "
-          f"{med:.3f} ms, mean {mean:.3f} ms, min {mn:.3f} ms over {args.steps} "
+          f"{med:.3f} ms, mean {mean:.3f} ms, min {mn:.3f} ms over {len(times)} "
           f"steps (after {args.warmup} warm-up); mean eta {statistics.fmean(etas):.5f}")
     if args.json:
         rec = {
             "impl": "pytorch", "median_ms": med, "mean_ms": mean, "min_ms": mn,
             "threads": args.threads, "depth": args.depth, "width": args.width,
-            "batch": args.batch, "loss": args.loss, "steps": args.steps,
+            "batch": args.batch, "loss": args.loss, "steps": len(times),
             "warmup": args.warmup, "seed": args.seed,
             "plain_relu": args.plain_relu,
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
@@ -477,7 +490,7 @@ def run_time(args):
             die(f"cannot write {args.json}: {exc}")
     print(f"pytorch_step_ms median={med:.4f} mean={mean:.4f} min={mn:.4f} "
           f"threads={args.threads} depth={args.depth} width={args.width} "
-          f"batch={args.batch}")
+          f"batch={args.batch} steps={len(times)}")
 
 
 def evaluate(torch, net, loss_fn, x, y, chunk=1000):
@@ -519,6 +532,8 @@ def run_train(args):
         loss_sum = acc_sum = eta_sum = step_s = 0.0
         nb = 0
         for idx in shuffled_batches(torch, n, args.batch, gen, drop_last=False):
+            if args.max_steps and nb >= args.max_steps:
+                break
             x, y = xtr.index_select(0, idx), ytr.index_select(0, idx)
             t0 = time.perf_counter()
             out, loss, eta = train_step(net, opt, loss_fn, x, y)

@@ -1,0 +1,115 @@
+// The shapes of the step-time sweep (bench/run_benchmarks.sh): each (depth, width) is its own
+// network type, agd::FCN<784, width, 10, depth>, so the shapes are spread over several
+// translation units (sweep_width.cpp, sweep_depth*.cpp) to keep each one's compile time and
+// memory down, and registered here for bench_sweep's main (sweep_main.cpp) to look up.
+#pragma once
+
+#include <agd/agd.hpp>
+#include <agd/train/fit.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace agd_bench {
+
+struct timing_options {
+  int warmup = 10;           // untimed steps first
+  int max_steps = 200;       // timed steps at most ...
+  int min_steps = 10;        // ... and at least ...
+  double max_seconds = 2.0;  // ... stopping once the timed steps have taken this long
+};
+
+struct shape_result {
+  std::size_t depth = 0, width = 0, batch = 0;
+  std::size_t parameters = 0;
+  double flops = 0;  // floating-point operations of one training step (step_flops below)
+  double median_ms = 0, min_ms = 0;
+  int steps = 0;
+};
+
+using shape_runner = shape_result (*)(std::size_t batch, const timing_options&);
+
+struct registered_shape {
+  std::size_t depth, width;
+  shape_runner run;
+};
+
+/// Floating-point operations of one training step of Net on a batch of n: forward W x (2 P n),
+/// weight gradients dy x^T (2 P n), and input gradients W^T dy for every layer but the first
+/// (PyTorch skips that one too: the inputs do not require a gradient). Element-wise work and
+/// the AGD update are left out (they are O(P + activations), not O(P n)).
+template <class Net>
+constexpr double step_flops(std::size_t n) {
+  const double p = double(Net::parameter_count);
+  const double first = double(Net::weight_rows[0] * Net::weight_cols[0]);
+  return 2.0 * double(n) * (p + p + (p - first));
+}
+
+/// Median wall time of one AGD training step (forward, MSE loss, backward, AGD update) of Net on
+/// random inputs and labels, batch `batch`; data gathering is not timed.
+template <class Net>
+shape_result time_agd_step(std::size_t batch, const timing_options& options) {
+  using clock_type = std::chrono::steady_clock;
+  agd::data::dataset data;
+  const std::size_t samples = std::max<std::size_t>(4096, 2 * batch);
+  data.inputs = Eigen::MatrixXf::Random(Eigen::Index(Net::input_size), Eigen::Index(samples));
+  data.labels.resize(samples);
+  for (std::size_t j = 0; j < samples; ++j) data.labels[j] = std::int32_t(j % 10);
+
+  Net net(batch);
+  agd::AGD optimizer(net, {.seed = 0});
+  agd::data::batch_sampler sampler(samples, batch, 0);
+  std::vector<std::int32_t> labels(batch);
+  std::span<const std::size_t> indices;
+  std::vector<double> step_ms;
+  step_ms.reserve(std::size_t(options.max_steps));
+  sampler.start_epoch();
+  double timed_seconds = 0;
+  for (int s = 0;; ++s) {
+    const int timed = s - options.warmup;
+    if (timed >= options.max_steps ||
+        (timed >= options.min_steps && timed_seconds >= options.max_seconds))
+      break;
+    if (!sampler.next(indices)) {
+      sampler.start_epoch();
+      sampler.next(indices);
+    }
+    agd::data::gather_batch(data, indices, net.input_buffer(), std::span<std::int32_t>(labels));
+    const auto start = clock_type::now();
+    agd::train::train_step<agd::MSELoss>(net, optimizer, std::span<const std::int32_t>(labels));
+    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    if (timed >= 0) {
+      step_ms.push_back(seconds * 1e3);
+      timed_seconds += seconds;
+    }
+  }
+  shape_result r;
+  r.depth = Net::depth;
+  r.width = Net::widths[1];
+  r.batch = batch;
+  r.parameters = Net::parameter_count;
+  r.flops = step_flops<Net>(batch);
+  r.steps = int(step_ms.size());
+  r.min_ms = *std::min_element(step_ms.begin(), step_ms.end());
+  std::nth_element(step_ms.begin(), step_ms.begin() + std::ptrdiff_t(step_ms.size() / 2),
+                   step_ms.end());
+  r.median_ms = step_ms[step_ms.size() / 2];
+  return r;
+}
+
+template <std::size_t Depth, std::size_t Width>
+registered_shape shape() {
+  return {Depth, Width, &time_agd_step<agd::FCN<784, Width, 10, Depth>>};
+}
+
+// One function per translation unit; each appends the shapes it compiles.
+void add_width_shapes(std::vector<registered_shape>& shapes);
+void add_depth_shapes_shallow(std::vector<registered_shape>& shapes);
+void add_depth_shapes_16(std::vector<registered_shape>& shapes);
+void add_depth_shapes_32(std::vector<registered_shape>& shapes);
+
+}  // namespace agd_bench
