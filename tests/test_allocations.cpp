@@ -83,8 +83,16 @@ using Net =
     agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
                     agd::Dense<512, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
 
-template <class Loss, class Opt>
-int check(const char* what, Net& net, Opt& optimizer, const agd::data::dataset& data) {
+/// A CNN with every new layer kind: convolutions (per-thread im2row scratch), pooling, an
+/// identity and a projection skip, Flatten.
+using Cnn = agd::Sequential<
+    agd::Input<1, 28, 28>, agd::Conv2d<1, 8, 3>, agd::Sqrt2Relu, agd::MaxPool2d<2>,
+    agd::Residual<agd::Sqrt2Relu, agd::Conv2d<8, 8, 3>, agd::Sqrt2Relu, agd::Conv2d<8, 8, 3>>,
+    agd::Residual<agd::Sqrt2Relu, agd::Conv2d<8, 16, 3, 2>, agd::Sqrt2Relu, agd::Conv2d<16, 16, 3>>,
+    agd::AvgPool2d<7>, agd::Flatten, agd::Dense<16, 10>>;
+
+template <class Loss, class Opt, class Network>
+int check(const char* what, Network& net, Opt& optimizer, const agd::data::dataset& data) {
   agd::data::batch_sampler sampler(data.size(), net.batch_capacity(), 1);
   std::vector<std::int32_t> labels(net.batch_capacity());
   std::span<const std::size_t> indices;
@@ -129,6 +137,11 @@ int main() {
   {
     agd::SGD optimizer(net, {.lr = 0.1, .momentum = 0.9});
     failures += check<agd::MSELoss>("SGD(momentum) + MSELoss:", net, optimizer, data);
+  }
+  {
+    Cnn cnn(32);
+    agd::AGD optimizer(cnn);
+    failures += check<agd::MSELoss>("CNN with skips, AGD:", cnn, optimizer, data);
   }
   std::printf("%s\n", failures == 0 ? "zero allocations per step: OK" : "FAILED: steps allocate");
   return failures == 0 ? 0 : 1;

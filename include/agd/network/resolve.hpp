@@ -136,16 +136,25 @@ struct resolve_from<In, Stack, type_list<Bound...>, L, Rest...> {
 };
 
 template <class First>
+consteval bool fixes_input_shape() {
+  if constexpr (input_declaration<First>)
+    return true;
+  else if constexpr (shape_dependent_layer<First>)
+    return false;
+  else
+    return First::input_size != any_size;
+}
+
+template <class First>
 struct first_element_must_fix_the_input_shape {
-  static_assert(input_declaration<First> ||
-                    (!shape_dependent_layer<First> && First::input_size != any_size),
+  static_assert(fixes_input_shape<First>(),
                 "agd::Sequential: the first layer must fix the network's input shape. Start the "
                 "list with agd::Input<C, H, W> (needed before a convolution, a pooling or a "
                 "residual block) or with a layer such as agd::Dense<In, Out>, not an activation.");
   static constexpr tensor_shape shape = [] {
     if constexpr (input_declaration<First>)
       return First::shape;
-    else if constexpr (!shape_dependent_layer<First> && First::input_size != any_size)
+    else if constexpr (fixes_input_shape<First>())
       return flat_shape(First::input_size);
     else
       return flat_shape(1);
