@@ -163,6 +163,8 @@ TEST_CASE("conv: pooling, Flatten and Input gradients", "[conv][gradients]") {
   check_activation_layer<agd::GlobalAvgPool::bind<agd::tensor_shape{4, 3, 5}>>(4 * 3 * 5);
   check_activation_layer<agd::Flatten>(12);
   check_activation_layer<agd::Input<2, 2, 3>>(12);
+  check_activation_layer<agd::BatchNorm::bind<agd::tensor_shape{3, 2, 2}>>(3 * 2 * 2);
+  check_activation_layer<agd::BatchNorm::bind<agd::flat_shape(5)>>(5);
 }
 
 TEST_CASE("conv: pooling values", "[conv]") {
@@ -197,6 +199,15 @@ TEST_CASE("conv: whole CNNs with identity and projection skips pass gradient che
   static_assert(WithSkips::depth == 7);
   static_assert(WithSkips::weight_rows[5] == 4 && WithSkips::weight_cols[5] == 3);
   check_network_gradients<WithSkips>(20);
+
+  // Batch norm couples the samples: the network runs it on blocks of channels.
+  using Normalised =
+      agd::basic_sequential<double, agd::Input<2, 5, 5>, agd::Conv2d<2, 4, 3>,
+                            agd::Residual<agd::BatchNorm, agd::Relu, agd::Conv2d<4, 4, 3>,
+                                          agd::BatchNorm, agd::Relu, agd::Conv2d<4, 6, 3, 2>>,
+                            agd::BatchNorm, agd::GlobalAvgPool, agd::Dense<6, 3>>;
+  static_assert(Normalised::depth == 5);
+  check_network_gradients<Normalised>(40);
 
   // A nested block, and a residual block written as Residual<Sequential<...>>.
   using Nested = agd::basic_sequential<
@@ -275,6 +286,20 @@ TEST_CASE("conv: the CIFAR model types have the paper's architecture facts", "[c
   static_assert(examples::VGG16::parameter_count == 14715584);  // torch, same net
   static_assert(examples::VGG16::input_size == 3 * 32 * 32 && examples::VGG16::output_size == 10);
   CHECK(examples::ResNet18::summary().find("}+Conv2d<64,128,1,2,0>") != std::string::npos);
+}
+
+TEST_CASE("conv: BatchNorm normalises each channel over the batch", "[conv]") {
+  using norm = agd::BatchNorm::bind<agd::tensor_shape{2, 2, 2}>;
+  mat x = random_matrix(8, 3, 9);
+  x.topRows(4).array() += 5.0;  // channel 0 offset and
+  x.bottomRows(4) *= 3.0;       // channel 1 scaled: both normalised away
+  mat y(8, 3);
+  norm::forward<double>(x, y);
+  for (Eigen::Index c = 0; c < 2; ++c) {
+    const auto channel = y.middleRows(4 * c, 4);
+    CHECK(std::abs(channel.mean()) < 1e-12);
+    CHECK((channel.array().square().mean()) == Approx(1.0).epsilon(1e-4));  // eps = 1e-5
+  }
 }
 
 TEST_CASE("conv: a network given a batch of the wrong image size says so", "[conv]") {

@@ -7,6 +7,7 @@
 #include "agd/core/matrix.hpp"
 #include "agd/core/shape.hpp"
 
+#include "agd/layers/batch_norm.hpp"
 #include "agd/layers/conv2d.hpp"
 #include "agd/layers/dense.hpp"
 #include "agd/layers/flatten.hpp"

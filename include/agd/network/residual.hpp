@@ -10,6 +10,7 @@
 // sequential.hpp). `Residual<Sequential<...>>` is accepted too and means the same.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 
@@ -55,7 +56,9 @@ struct residual_end_bound {
                     template cannot_be_projected_onto_the_block_output<Out.channels, Out.height,
                                                                        Out.width>::value);
   static constexpr std::size_t stride =
-      projects && Out.height > 0 && Skip.height >= Out.height ? Skip.height / Out.height : 1;
+      projects ? std::max<std::size_t>(1, shape_error::projection_stride(Skip.height, Skip.width,
+                                                                         Out.height, Out.width))
+               : 1;
   using projection_layer = Conv2d<Skip.channels, Out.channels, 1, stride, 0>;
   using projection = typename projection_layer::template bind<Skip>;
 

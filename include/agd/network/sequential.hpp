@@ -71,6 +71,12 @@ constexpr std::size_t workspace_of() {
   else
     return 0;
 }
+/// A layer whose output for a sample depends on the other samples of the batch (BatchNorm).
+template <class L>
+concept couples_samples = requires {
+  requires L::couples_samples;
+};
+
 template <class L>
 constexpr std::size_t output_rows_per_weight_row_of() {
   if constexpr (requires { L::output_rows_per_weight_row; })
@@ -97,6 +103,8 @@ struct layer_list_facts<Scalar, type_list<Bound...>> {
   static constexpr std::array<double, count> scales{agd_scale_of<Bound>()...};
   static constexpr std::array<bool, count> opens{opens_residual<Bound>...};
   static constexpr std::array<bool, count> closes{closes_residual<Bound>...};
+  static constexpr std::array<bool, count> coupled{couples_samples<Bound>...};
+  static constexpr bool any_coupled = (couples_samples<Bound> || ...);
   static constexpr std::size_t workspace = std::max({std::size_t{0}, workspace_of<Bound>()...});
   static std::array<std::string, count> names() { return {Bound::name()...}; }
 };
@@ -310,41 +318,8 @@ class basic_sequential {
     namespace hana = boost::hana;
     constexpr auto positions = hana::make_range(hana::size_c<0>, hana::size_c<layer_count>);
     reserve_workspaces();
-    // Region 1: the activation gradients, last layer first. Like the forward pass, each thread
-    // owns a block of samples and needs nothing from the others.
-    cpu_pool().run([&](unsigned thread, unsigned threads) {
-      const auto [first, count] = split_range(n, thread, threads);
-      if (count == 0) return;
-      Scalar* workspace = workspace_of(thread);
-      hana::for_each(hana::reverse(hana::to_tuple(positions)), [&](auto position) {
-        constexpr std::size_t i = decltype(position)::value;
-        using layer = typename decltype(+hana::at_c<i>(layers))::type;
-        auto dy = activation_gradients_[i + 1].middleCols(first, count);
-        auto dx = activation_gradients_[i].middleCols(first, count);
-        if constexpr (detail::closes_residual<layer>) {
-          // y = block + skip: the block's output gets dy, the skip's input its share, to which
-          // the block's own gradient is added when the loop reaches the block's opening.
-          auto d_skip = activation_gradients_[skip_source[i]].middleCols(first, count);
-          dx = dy;
-          if constexpr (layer::has_weights)
-            layer::template backward_skip<Scalar>(weights_[weight_index[i]], dy, d_skip, workspace);
-          else
-            layer::template backward_skip<Scalar>(dy, d_skip);
-        } else if constexpr (i == 0) {
-          // The gradient with respect to the network's input is never needed.
-        } else if constexpr (detail::opens_residual<layer>) {
-          dx += dy;
-        } else if constexpr (layer::has_weights) {
-          if constexpr (detail::workspace_of<layer>() > 0)
-            layer::template backward_inputs<Scalar>(weights_[weight_index[i]], dy, dx, workspace);
-          else
-            layer::template backward_inputs<Scalar>(weights_[weight_index[i]], dy, dx);
-        } else {
-          layer::template backward<Scalar>(activations_[i].middleCols(first, count),
-                                           activations_[i + 1].middleCols(first, count), dy, dx);
-        }
-      });
-    });
+    // Region 1: the activation gradients, last layer first, split like the forward pass.
+    run_layers<false>();
     // Region 2: the weight gradients, a sum over all samples. Each thread takes a block of rows
     // of every dW_k (row r of dW depends only on its own rows of dY; see layer.hpp).
     cpu_pool().run([&](unsigned thread, unsigned threads) {
@@ -445,41 +420,127 @@ class basic_sequential {
       return nullptr;
   }
 
-  /// One parallel region: each thread carries its own block of samples (columns) through every
-  /// layer, so layers need no barrier between them.
-  auto forward_from_input_buffer() {
+  /// Layer i's forward pass on the samples [first, first + count).
+  template <std::size_t i>
+  void forward_layer(Eigen::Index first, Eigen::Index count, Scalar* workspace) {
+    using layer = typename decltype(+boost::hana::at_c<i>(layers))::type;
+    auto x = activations_[i].middleCols(first, count);
+    auto y = activations_[i + 1].middleCols(first, count);
+    if constexpr (detail::closes_residual<layer>) {
+      auto skip = activations_[skip_source[i]].middleCols(first, count);
+      if constexpr (layer::has_weights)
+        layer::template forward<Scalar>(weights_[weight_index[i]], x, skip, y, workspace);
+      else
+        layer::template forward<Scalar>(x, skip, y);
+    } else if constexpr (detail::opens_residual<layer>) {
+      y = x;
+    } else if constexpr (layer::has_weights) {
+      if constexpr (detail::workspace_of<layer>() > 0)
+        layer::template forward<Scalar>(weights_[weight_index[i]], x, y, workspace);
+      else
+        layer::template forward<Scalar>(weights_[weight_index[i]], x, y);
+    } else {
+      layer::template forward<Scalar>(x, y);
+    }
+  }
+
+  /// Layer i's backward pass to its input on the samples [first, first + count).
+  template <std::size_t i>
+  void backward_layer(Eigen::Index first, Eigen::Index count, Scalar* workspace) {
+    using layer = typename decltype(+boost::hana::at_c<i>(layers))::type;
+    auto dy = activation_gradients_[i + 1].middleCols(first, count);
+    auto dx = activation_gradients_[i].middleCols(first, count);
+    if constexpr (detail::closes_residual<layer>) {
+      // y = block + skip: the block's output gets dy, the skip's input its share, to which the
+      // block's own gradient is added when the pass reaches the block's opening.
+      auto d_skip = activation_gradients_[skip_source[i]].middleCols(first, count);
+      dx = dy;
+      if constexpr (layer::has_weights)
+        layer::template backward_skip<Scalar>(weights_[weight_index[i]], dy, d_skip, workspace);
+      else
+        layer::template backward_skip<Scalar>(dy, d_skip);
+    } else if constexpr (i == 0) {
+      // The gradient with respect to the network's input is never needed.
+    } else if constexpr (detail::opens_residual<layer>) {
+      dx += dy;
+    } else if constexpr (layer::has_weights) {
+      if constexpr (detail::workspace_of<layer>() > 0)
+        layer::template backward_inputs<Scalar>(weights_[weight_index[i]], dy, dx, workspace);
+      else
+        layer::template backward_inputs<Scalar>(weights_[weight_index[i]], dy, dx);
+    } else {
+      layer::template backward<Scalar>(activations_[i].middleCols(first, count),
+                                       activations_[i + 1].middleCols(first, count), dy, dx);
+    }
+  }
+
+  /// A layer that couples samples (BatchNorm) on a block of whole channels, every sample.
+  template <std::size_t i, bool Forward>
+  void run_coupled_layer(unsigned thread, unsigned threads) {
+    using layer = typename decltype(+boost::hana::at_c<i>(layers))::type;
+    constexpr auto plane = idx(layer::rows_per_channel);
     const Eigen::Index n = idx(batch_);
+    const auto [first_channel, channels] =
+        split_range(idx(layer::input_size) / plane, thread, threads);
+    if (channels == 0 || (Forward == false && i == 0)) return;
+    const Eigen::Index first = first_channel * plane, rows = channels * plane;
+    auto x = activations_[i].middleRows(first, rows).leftCols(n);
+    auto y = activations_[i + 1].middleRows(first, rows).leftCols(n);
+    if constexpr (Forward) {
+      layer::template forward<Scalar>(x, y);
+    } else {
+      layer::template backward<Scalar>(
+          x, y, activation_gradients_[i + 1].middleRows(first, rows).leftCols(n),
+          activation_gradients_[i].middleRows(first, rows).leftCols(n));
+    }
+  }
+
+  /// Runs every layer forward (or backward, last layer first). Without a layer that couples
+  /// samples, one parallel region: each thread carries its own block of samples through every
+  /// layer, so layers need no barrier between them. With one (BatchNorm), one region per layer:
+  /// the coupled layer splits channels between threads, the others samples.
+  template <bool Forward>
+  void run_layers() {
     namespace hana = boost::hana;
-    reserve_workspaces();
-    cpu_pool().run([&](unsigned thread, unsigned threads) {
+    const Eigen::Index n = idx(batch_);
+    constexpr auto positions = [] {
+      constexpr auto ascending =
+          hana::to_tuple(hana::make_range(hana::size_c<0>, hana::size_c<layer_count>));
+      if constexpr (Forward)
+        return ascending;
+      else
+        return hana::reverse(ascending);
+    }();
+    auto on_samples = [&](auto position, unsigned thread, unsigned threads) {
+      constexpr std::size_t i = decltype(position)::value;
       const auto [first, count] = split_range(n, thread, threads);
       if (count == 0) return;
-      Scalar* workspace = workspace_of(thread);
-      hana::for_each(
-          hana::make_range(hana::size_c<0>, hana::size_c<layer_count>), [&](auto position) {
-            constexpr std::size_t i = decltype(position)::value;
-            using layer = typename decltype(+hana::at_c<i>(layers))::type;
-            auto x = activations_[i].middleCols(first, count);
-            auto y = activations_[i + 1].middleCols(first, count);
-            if constexpr (detail::closes_residual<layer>) {
-              auto skip = activations_[skip_source[i]].middleCols(first, count);
-              if constexpr (layer::has_weights)
-                layer::template forward<Scalar>(weights_[weight_index[i]], x, skip, y, workspace);
-              else
-                layer::template forward<Scalar>(x, skip, y);
-            } else if constexpr (detail::opens_residual<layer>) {
-              y = x;
-            } else if constexpr (layer::has_weights) {
-              if constexpr (detail::workspace_of<layer>() > 0)
-                layer::template forward<Scalar>(weights_[weight_index[i]], x, y, workspace);
-              else
-                layer::template forward<Scalar>(weights_[weight_index[i]], x, y);
-            } else {
-              layer::template forward<Scalar>(x, y);
-            }
-          });
-    });
-    return activations_[layer_count].leftCols(n);
+      if constexpr (Forward)
+        forward_layer<i>(first, count, workspace_of(thread));
+      else
+        backward_layer<i>(first, count, workspace_of(thread));
+    };
+    if constexpr (!facts::any_coupled) {
+      cpu_pool().run([&](unsigned thread, unsigned threads) {
+        hana::for_each(positions, [&](auto position) { on_samples(position, thread, threads); });
+      });
+    } else {
+      hana::for_each(positions, [&](auto position) {
+        constexpr std::size_t i = decltype(position)::value;
+        cpu_pool().run([&](unsigned thread, unsigned threads) {
+          if constexpr (facts::coupled[i])
+            run_coupled_layer<i, Forward>(thread, threads);
+          else
+            on_samples(position, thread, threads);
+        });
+      });
+    }
+  }
+
+  auto forward_from_input_buffer() {
+    reserve_workspaces();
+    run_layers<true>();
+    return activations_[layer_count].leftCols(idx(batch_));
   }
 
   std::array<matrix_type, depth> weights_;

@@ -83,15 +83,21 @@ struct in {
   };
 };
 
+/// The stride s of a 1x1 convolution (no padding) that takes an H x W input to h x w, i.e.
+/// (H - 1) / s + 1 == h and likewise for the width; 0 if there is none.
+constexpr std::size_t projection_stride(std::size_t skip_h, std::size_t skip_w, std::size_t out_h,
+                                        std::size_t out_w) {
+  for (std::size_t s = 1; s <= skip_h && s <= skip_w; ++s)
+    if ((skip_h - 1) / s + 1 == out_h && (skip_w - 1) / s + 1 == out_w) return s;
+  return 0;
+}
+
 /// A residual block whose output shape a 1x1 strided projection of its input cannot produce.
 template <std::size_t SkipC, std::size_t SkipH, std::size_t SkipW>
 struct residual_input {
   template <std::size_t OutC, std::size_t OutH, std::size_t OutW>
   struct cannot_be_projected_onto_the_block_output {
-    static constexpr bool fits = OutH > 0 && OutW > 0 &&
-                                 SkipH >= OutH&& SkipW >= OutW&& SkipH / OutH == SkipW / OutW &&
-                                 (SkipH - 1) / (SkipH / OutH) + 1 == OutH &&
-                                 (SkipW - 1) / (SkipW / OutW) + 1 == OutW;
+    static constexpr bool fits = projection_stride(SkipH, SkipW, OutH, OutW) != 0;
     static_assert(fits,
                   "agd::Residual: the block's output shape cannot be matched by a 1x1 strided "
                   "projection of its input (the spatial size must shrink by an integer stride). "
