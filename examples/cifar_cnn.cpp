@@ -11,7 +11,11 @@
 #include <iostream>
 
 #include "cifar_training.hpp"
-#include "cnn_models.hpp"
+
+namespace examples {
+cifar_result train_resnet18(const cifar_settings& settings, std::ostream& log);
+cifar_result train_vgg16(const cifar_settings& settings, std::ostream& log);
+}  // namespace examples
 
 int main(int argc, char** argv) {
   examples::cifar_settings s;
@@ -41,9 +45,8 @@ int main(int argc, char** argv) {
 
   try {
     agd::set_threads(threads);
-    const auto result = model == "resnet18"
-                            ? examples::train_cifar<examples::ResNet18>(s, std::cerr)
-                            : examples::train_cifar<examples::VGG16>(s, std::cerr);
+    const auto result = model == "resnet18" ? examples::train_resnet18(s, std::cerr)
+                                            : examples::train_vgg16(s, std::cerr);
     std::printf("%zu steps, %.3f s per step, loss %.4f -> %.4f, last eta %.4f\n", result.steps,
                 result.seconds_per_step, result.first_loss, result.last_loss, result.last_eta);
     std::printf("final test accuracy: %.2f%%\n", 100 * result.test_accuracy);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cnn_models.hpp"
+#include "scratch_dir.hpp"
 
 namespace {
 
@@ -308,4 +309,27 @@ TEST_CASE("conv: a network given a batch of the wrong image size says so", "[con
   Net net(4);
   const Eigen::MatrixXf wrong = Eigen::MatrixXf::Zero(32 * 32, 2);
   CHECK_THROWS_WITH(net.forward(wrong), Catch::Contains("1024 rows but the network expects 784"));
+}
+
+TEST_CASE("conv: a CNN's checkpoint restores it, and another CNN refuses it",
+          "[conv][checkpoint]") {
+  using Net =
+      agd::Sequential<agd::Input<1, 8, 8>, agd::Conv2d<1, 4, 3>, agd::BatchNorm, agd::Relu,
+                      agd::Residual<agd::Conv2d<4, 8, 3, 2>>, agd::GlobalAvgPool, agd::Dense<8, 3>>;
+  using Other =
+      agd::Sequential<agd::Input<1, 8, 8>, agd::Conv2d<1, 4, 5>, agd::BatchNorm, agd::Relu,
+                      agd::Residual<agd::Conv2d<4, 8, 3, 2>>, agd::GlobalAvgPool, agd::Dense<8, 3>>;
+  agd_test::scratch_dir dir("conv_checkpoint");
+  const auto file = dir.path / "cnn.safetensors";
+  Net saved(2);
+  agd::AGD saved_optimizer(saved, {.seed = 3});
+  agd::io::save_checkpoint(file, saved, saved_optimizer, {.step = 5, .epoch = 1});
+  Net loaded(2);
+  agd::AGD loaded_optimizer(loaded, {.seed = 4});
+  agd::io::load_checkpoint(file, loaded, loaded_optimizer);
+  for (std::size_t k = 0; k < Net::depth; ++k) CHECK(loaded.weight(k) == saved.weight(k));
+  Other other(2);
+  agd::AGD other_optimizer(other, {.seed = 5});
+  CHECK_THROWS_WITH(agd::io::load_checkpoint(file, other, other_optimizer),
+                    Catch::Contains("Conv2d<1,4,3>") && Catch::Contains("Conv2d<1,4,5>"));
 }
