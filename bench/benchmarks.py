@@ -8,15 +8,19 @@ tables (printed, and as CSV) and the step-time plot.
 1. Step-time sweep: for every shape (depth, width, batch) of the paper's FCN, alternately, the
    agd step (build/bench/bench_sweep) and the paper's AGD in PyTorch (bench/pytorch_agd.py
    --mode time, OMP_WAIT_POLICY=PASSIVE), R rounds; the median over rounds of each run's median
-   step time, GFLOP/s, and the ratio PyTorch / agd. -> sweep.csv, sweep_runs.csv
+   step time, GFLOP/s, and the ratio PyTorch / agd, and the least of the rounds' medians (the
+   round least disturbed by other work on the machine). -> sweep.csv, sweep_runs.csv
 2. The GEMM roof: a 2048^3 single-precision Eigen GEMM split over agd's thread pool, best of 10,
    once per round; the best is the roof. -> in sweep.csv's header comment and the plot
 3. Optimiser state: bench_memory (types and heap). -> memory.csv
 4. Peak RSS of a training run: fashion_mnist --max-steps N with AGD, Adam and SGD-momentum, and
-   pytorch_agd.py --mode train --max-steps N (AGD), each a child process (getrusage). -> rss.csv
+   pytorch_agd.py --mode train --max-steps N (AGD), and `import torch` alone, each a child
+   process whose VmHWM (peak resident set) is read every 10 ms. -> rss.csv
 5. With --compile-times: bench/compile_times.sh (compile time and binary size of each program).
    -> compile_times.csv
-6. The plot: step time and GFLOP/s against parameter count, with the roof. -> --figure
+6. The plot: step time and GFLOP/s against parameter count and batch, with the roof. -> --figure
+--summarise DIR... pools the runs of earlier invocations (rounds taken at different times of a
+shared machine) into one sweep.csv and plot without running anything.
 """
 
 import argparse
@@ -88,22 +92,25 @@ def run(cmd, env=None):
 
 
 def timed_child(cmd):
-    """Runs cmd; returns (stdout, peak RSS of that child in bytes, wall seconds)."""
-    # getrusage(RUSAGE_CHILDREN) holds the maximum over all waited-for children, so run each
-    # measurement through a fresh python that reports its only child's.
-    probe = ("import resource, subprocess, sys; "
-             "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,"
-             " text=True); sys.stdout.write(r.stdout); "
-             "print('peak_rss_kib=%d status=%d' % (resource.getrusage("
-             "resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode))")
+    """Runs cmd, reading its /proc/PID/status every 10 ms; returns (peak RSS = the last VmHWM
+    read, wall seconds)."""
     start = time.perf_counter()
-    out = run([PYTHON, "-c", probe] + cmd)
-    seconds = time.perf_counter() - start
-    last = fields(out.strip().splitlines()[-1])
-    if last.get("status") != "0":
-        sys.stderr.write(out)
-        raise SystemExit(f"benchmarks.py: {' '.join(cmd)} failed")
-    return out, int(last["peak_rss_kib"]) * 1024, seconds
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while child.poll() is None:
+        try:
+            with open(f"/proc/{child.pid}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+            if "VmHWM" in status:  # absent once the process is a zombie
+                peak = int(status["VmHWM"].split()[0]) * 1024
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.01)
+    err = child.stderr.read()
+    if child.returncode != 0:
+        sys.stderr.write(err)
+        raise SystemExit(f"benchmarks.py: {' '.join(cmd)} failed with status {child.returncode}")
+    return peak, time.perf_counter() - start
 
 
 def write_csv(path, header, rows):
@@ -126,16 +133,15 @@ def sweep(args, build):
     max_seconds = "0.2" if args.quick else str(args.max_seconds)
     warmup = "2" if args.quick else "5"
     min_steps = "5" if args.quick else "10"
-    runs = []  # (round, depth, width, batch, impl, median_ms, min_ms, steps)
+    runs = []  # (round, depth, width, batch, impl, median_ms, min_ms, steps, load1)
     roofs = []
-    shape_list = shapes(args.quick)
-    torch_env = dict(os.environ)
     for r in range(1, args.rounds + 1):
         out = run([bench, "--threads", str(args.threads), "--roof"])
         roof = float(fields([l for l in out.splitlines() if l.startswith("gemm_roof")][0])["gflops"])
-        roofs.append(roof)
-        print(f"round {r}/{args.rounds}: GEMM roof {roof:.1f} GFLOP/s", flush=True)
-        for d, w, b in shape_list:
+        roofs.append((time.strftime("%H:%M:%S"), roof, os.getloadavg()[0]))
+        print(f"round {r}/{args.rounds}: GEMM roof {roof:.1f} GFLOP/s, load average "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
+        for d, w, b in shapes(args.quick):
             out = run([bench, "--threads", str(args.threads), "--shapes", f"{d}:{w}:{b}",
                        "--warmup", warmup, "--min-steps", min_steps, "--max-steps", "300",
                        "--max-seconds", max_seconds])
@@ -143,43 +149,74 @@ def sweep(args, build):
             if abs(float(a["flops"]) - step_flops(d, w, b)) > 0.5:
                 raise SystemExit("benchmarks.py: FLOP counts of bench_sweep and this script differ")
             runs.append((r, d, w, b, "agd", float(a["median_ms"]), float(a["min_ms"]),
-                         int(a["steps"])))
+                         int(a["steps"]), round(os.getloadavg()[0], 2)))
             out = run([PYTHON, os.path.join(HERE, "pytorch_agd.py"), "--mode", "time",
                        "--threads", str(args.threads), "--depth", str(d), "--width", str(w),
                        "--batch", str(b), "--warmup", warmup, "--min-steps", min_steps,
                        "--steps", "300", "--max-seconds", max_seconds,
-                       "--omp-wait-policy", "passive", "--data", args.data], env=torch_env)
+                       "--omp-wait-policy", "passive", "--data", args.data])
             t = fields([l for l in out.splitlines() if l.startswith("pytorch_step_ms")][0])
             runs.append((r, d, w, b, "pytorch", float(t["median"]), float(t["min"]),
-                         int(t["steps"])))
+                         int(t["steps"]), round(os.getloadavg()[0], 2)))
             print(f"  depth {d:>2} width {w:>4} batch {b:>4}: agd {runs[-2][5]:8.3f} ms, "
                   f"PyTorch {runs[-1][5]:8.3f} ms", flush=True)
-    write_csv(os.path.join(args.out, "sweep_runs.csv"),
-              ["round", "depth", "width", "batch", "impl", "median_ms", "min_ms", "steps"], runs)
+    write_csv(os.path.join(args.out, "sweep_runs.csv"), RUNS_HEADER, runs)
+    write_csv(os.path.join(args.out, "roof.csv"), ["time", "gemm_gflops", "load1"], roofs)
+    return summarise(args, runs, [x[1] for x in roofs])
+
+
+RUNS_HEADER = ["round", "depth", "width", "batch", "impl", "median_ms", "min_ms", "steps", "load1"]
+SWEEP_HEADER = ["sweep", "depth", "width", "batch", "params", "mflop", "agd_ms", "pytorch_ms",
+                "ratio", "agd_gflops", "pytorch_gflops", "agd_pct_roof", "roof_ms",
+                "agd_best_ms", "pytorch_best_ms", "ratio_best", "rounds"]
+
+
+def summarise(args, runs, roofs):
+    """sweep.csv from the runs: per shape, the median over rounds of each run's median step time
+    (agd_ms, pytorch_ms, ratio = PyTorch / agd, GFLOP/s from those) and the least of them
+    (*_best_ms, ratio_best: the round least disturbed by other load); the roof is the best
+    GEMM rate measured."""
     roof = max(roofs)
+    shape_list = []
+    for x in runs:
+        if tuple(x[1:4]) not in shape_list:
+            shape_list.append(tuple(x[1:4]))
     rows = []
     for d, w, b in shape_list:
-        med = lambda impl: statistics.median(
-            x[5] for x in runs if x[1:4] == (d, w, b) and x[4] == impl)
-        agd_ms, torch_ms = med("agd"), med("pytorch")
+        of = lambda impl: [x[5] for x in runs if tuple(x[1:4]) == (d, w, b) and x[4] == impl]
+        agd_ms, torch_ms = statistics.median(of("agd")), statistics.median(of("pytorch"))
+        agd_best, torch_best = min(of("agd")), min(of("pytorch"))
         flops = step_flops(d, w, b)
         agd_gf, torch_gf = flops / agd_ms / 1e6, flops / torch_ms / 1e6
         rows.append((sweeps_of((d, w, b), args.quick), d, w, b, parameters(d, w),
                      f"{flops / 1e6:.1f}", f"{agd_ms:.3f}", f"{torch_ms:.3f}",
                      f"{torch_ms / agd_ms:.2f}", f"{agd_gf:.1f}", f"{torch_gf:.1f}",
-                     f"{100 * agd_gf / roof:.0f}", f"{flops / roof / 1e6:.3f}"))
-    header = ["sweep", "depth", "width", "batch", "params", "mflop", "agd_ms", "pytorch_ms",
-              "ratio", "agd_gflops", "pytorch_gflops", "agd_pct_roof", "roof_ms"]
-    write_csv(os.path.join(args.out, "sweep.csv"), header, rows)
-    with open(os.path.join(args.out, "roof.csv"), "w") as f:
-        f.write("round,gemm_gflops\n")
-        for i, x in enumerate(roofs, 1):
-            f.write(f"{i},{x:.2f}\n")
-    print(f"\nStep time (median of {args.rounds} round(s) of per-run medians), {args.threads} "
-          f"threads; ratio = PyTorch / agd; GEMM roof {roof:.1f} GFLOP/s "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in roofs)})")
-    table(header, rows)
+                     f"{100 * agd_gf / roof:.0f}", f"{flops / roof / 1e6:.3f}",
+                     f"{agd_best:.3f}", f"{torch_best:.3f}", f"{torch_best / agd_best:.2f}",
+                     len(of("agd"))))
+    write_csv(os.path.join(args.out, "sweep.csv"), SWEEP_HEADER, rows)
+    print(f"\nStep time: median over rounds of each run's median (and the least of them, "
+          f"'best'), {args.threads} threads; ratio = PyTorch / agd; GEMM roof {roof:.1f} GFLOP/s "
+          f"(best of: {', '.join(f'{x:.0f}' for x in roofs)})")
+    table(SWEEP_HEADER, rows)
     return rows, roof
+
+
+def read_runs(paths):
+    runs, roofs = [], []
+    for path in paths:
+        with open(os.path.join(path, "sweep_runs.csv")) as f:
+            table_rows = list(csv.reader(f))
+            pooled = table_rows[0][0] == "run"  # an earlier --summarise's pooled file
+            for r in table_rows[1:]:
+                r = r[1:] if pooled else r
+                runs.append((r[0], int(r[1]), int(r[2]), int(r[3]), r[4], float(r[5]),
+                             float(r[6]), int(r[7]), r[8] if len(r) > 8 else ""))
+        with open(os.path.join(path, "roof.csv")) as f:
+            table_rows = list(csv.reader(f))
+            column = table_rows[0].index("gemm_gflops")
+            roofs += [float(r[column]) for r in table_rows[1:]]
+    return runs, roofs
 
 
 def memory(args, build):
@@ -221,7 +258,7 @@ def rss(args, build):
     ]
     rows = []
     for impl, optimizer, cmd in runs:
-        _, peak, seconds = timed_child(cmd)
+        peak, seconds = timed_child(cmd)
         rows.append((impl, optimizer, steps if "--max-steps" in cmd else "-",
                      f"{peak / 2**20:.1f}", f"{seconds:.1f}"))
     header = ["impl", "optimizer", "steps", "peak_rss_mib", "wall_s"]
@@ -238,7 +275,8 @@ def compile_times(args):
     for line in out.splitlines():
         f = fields(line)
         if "target" in f:
-            rows.append((f["target"], f["seconds"], f.get("bytes", ""), f.get("stripped_bytes", "")))
+            rows.append((f["target"], f.get("seconds", "failed"), f.get("bytes", ""),
+                         f.get("stripped_bytes", "")))
     header = ["target", "seconds", "bytes", "stripped_bytes"]
     write_csv(os.path.join(args.out, "compile_times.csv"), header, rows)
     print("\nCompile time (alone, -j2, fresh tree) and binary size")
@@ -254,7 +292,8 @@ def plot(args, rows, roof):
         print("benchmarks.py: no matplotlib (apt-get install python3-matplotlib): no plot",
               file=sys.stderr)
         return
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, (left, right, third) = plt.subplots(1, 3, figsize=(16, 4.8),
+                                             gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
     for sweep_name, marker in (("width", "o"), ("depth", "s")):
         pts = sorted((int(r[4]), float(r[6]), float(r[7]), float(r[12]), float(r[9]),
                       float(r[10]), r) for r in rows if sweep_name in r[0].split("+"))
@@ -271,6 +310,18 @@ def plot(args, rows, roof):
         right.plot(p, [x[5] for x in pts], marker + "--", color="C3",
                    label=f"PyTorch, {label}")
     right.axhline(roof, color="0.4", ls=":", label=f"GEMM roof {roof:.0f} GFLOP/s")
+    pts = sorted((int(r[3]), float(r[9]), float(r[10])) for r in rows
+                 if "batch" in r[0].split("+"))
+    if pts:
+        third.plot([x[0] for x in pts], [x[1] for x in pts], "^-", color="C0", label="agd")
+        third.plot([x[0] for x in pts], [x[2] for x in pts], "^--", color="C3", label="PyTorch")
+    third.axhline(roof, color="0.4", ls=":", label=f"GEMM roof {roof:.0f} GFLOP/s")
+    third.set_xscale("log", base=2)
+    third.set_xlabel("batch (depth 4, width 512)")
+    third.set_ylabel("GFLOP/s")
+    third.set_ylim(0, roof * 1.15)
+    third.grid(True, which="both", alpha=0.3)
+    third.legend(fontsize=7)
     for ax in (left, right):
         ax.set_xscale("log")
         ax.set_xlabel("parameters")
@@ -281,8 +332,9 @@ def plot(args, rows, roof):
     right.set_ylim(0, roof * 1.15)
     left.legend(fontsize=7)
     right.legend(fontsize=7)
-    fig.suptitle(f"AGD training step, batch 128, {args.threads} threads: agd vs PyTorch 1.13 "
-                 f"({args.machine})", fontsize=10)
+    fig.suptitle(f"AGD training step (forward, MSE, backward, update), median, {args.threads} "
+                 f"threads: agd vs the paper's AGD in PyTorch 1.13 ({args.machine}); "
+                 f"left and middle: batch 128", fontsize=10)
     fig.tight_layout()
     fig.savefig(args.figure, dpi=110)
     print(f"\nwrote {args.figure}")
@@ -302,6 +354,9 @@ def main():
     p.add_argument("--figure", default=None)
     p.add_argument("--machine", default="2-core Xeon")
     p.add_argument("--compile-times", action="store_true")
+    p.add_argument("--summarise", nargs="+", metavar="DIR", default=None,
+                   help="run nothing: pool the sweep_runs.csv and roof.csv of these directories "
+                        "(earlier runs' --out), write sweep.csv to --out and redraw --figure")
     p.add_argument("--only", choices=["sweep", "memory", "rss", "compile"], default=None)
     args = p.parse_args()
     if args.rounds is None:
@@ -309,6 +364,12 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    if args.summarise:
+        runs, roofs = read_runs(args.summarise)
+        rows, roof = summarise(args, runs, roofs)
+        if args.figure:
+            plot(args, rows, roof)
+        return
     if args.only in (None, "sweep"):
         rows, roof = sweep(args, args.build)
         if args.figure:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Compile time and binary size of each example, benchmark and test program, one target at a time
+# Compile time and binary size of each example, test and benchmark program, one target at a time
 # in a fresh build tree (objects of other targets are not reused), then the whole test suite
-# with -j2. One line per target: `target=NAME seconds=S bytes=B stripped_bytes=B2`.
+# with -j2. One line per target: `target=NAME seconds=S bytes=B stripped_bytes=B2` (or
+# `target=NAME failed=1`), then `target=all_tests_j2 seconds=S`.
 #   bench/compile_times.sh [BUILD_DIR]     (default: build-compile-times, removed afterwards)
 # Needs bc. bench/run_benchmarks.sh runs it in full mode.
 set -euo pipefail
@@ -11,10 +12,26 @@ rm -rf "$dir"
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$dir" --target agd_catch_main -j2 >/dev/null  # Catch2's main, shared by the tests
 seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc; }
-for target in fashion_mnist deep_fcn bench_step_time bench_sweep bench_memory test_gradients \
-              test_optimizers test_network test_training test_idx test_data test_allocations \
-              test_custom_layer; do
-  s=$(seconds cmake --build "$dir" --target "$target" -j2)
+# Every example and test program the tree defines (their CMakeFiles/<target>.dir) whose source
+# <dir>/<target>.cpp is committed (work in progress in a shared tree is left out), and the
+# benchmarks that run_benchmarks.sh uses.
+targets() {
+  for d in examples tests; do
+    for t in "$dir/$d"/CMakeFiles/*.dir; do
+      t=$(basename "$t" .dir)
+      case "$t" in agd_catch_main|agd_interop) continue ;; esac
+      git ls-files --error-unmatch "$d/$t.cpp" >/dev/null 2>&1 && echo "$t"
+    done
+  done
+  echo bench_step_time bench_sweep bench_memory
+}
+for target in $(targets); do
+  start=$(date +%s.%N)
+  if ! cmake --build "$dir" --target "$target" -j2 >/dev/null 2>&1; then
+    echo "target=$target failed=1"
+    continue
+  fi
+  s=$(echo "$(date +%s.%N) - $start" | bc)
   binary=$(find "$dir" -type f -name "$target" -perm -u+x | head -1)
   stripped="$dir/$target.stripped"
   strip -o "$stripped" "$binary"
