@@ -34,6 +34,7 @@ struct settings {
   std::string checkpoint;
   std::size_t checkpoint_every = 0;
   std::string resume;
+  std::string device = "cpu";
 };
 
 template <class Loss, class Opt>
@@ -122,7 +123,17 @@ int main(int argc, char** argv) {
   app.add_option("--resume", s.resume,
                  "Continue the run saved in this checkpoint (same flags and seed: it goes on bit "
                  "for bit)");
+  app.add_option("--device", s.device,
+                 "cpu, or cuda: the CUDA build of this example, fashion_mnist_cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (s.device == "cuda") {
+    std::cerr << "fashion_mnist: this program is the CPU build. The GPU version is "
+                 "build/examples/fashion_mnist_cuda, built when CMake is configured with "
+                 "-DAGD_CUDA=ON (it needs nvcc, and an NVIDIA GPU to run).\n";
+    return 2;
+  }
   if (s.lr && s.optimizer == "agd") {
     std::cerr << "fashion_mnist: --lr is for adam and sgd; AGD sets its own learning rate\n";
     return 2;

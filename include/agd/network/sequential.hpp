@@ -149,6 +149,10 @@ class basic_sequential {
   using matrix_type = matrix<Scalar>;
   template <class OtherScalar>
   using rebind = basic_sequential<OtherScalar, Layers...>;
+  /// The same network on another backend, e.g. Net::on<agd::cuda::device>
+  /// (include/agd/backend/cuda/sequential.hpp): only storage and kernels change.
+  template <class Backend>
+  using on = typename Backend::template network<Scalar, Layers...>;
 
   /// The layers the network runs, as a compile-time Boost.Hana sequence of types: the list as
   /// written, with every residual block flattened between its two markers and every
