@@ -334,7 +334,7 @@ def plot(args, rows, roof):
     right.legend(fontsize=7)
     fig.suptitle(f"AGD training step (forward, MSE, backward, update), median, {args.threads} "
                  f"threads: agd vs the paper's AGD in PyTorch 1.13 ({args.machine}); "
-                 f"left and middle: batch 128", fontsize=10)
+                 f"left and middle: batch 128{args.note}", fontsize=10)
     fig.tight_layout()
     fig.savefig(args.figure, dpi=110)
     print(f"\nwrote {args.figure}")
@@ -354,6 +354,7 @@ def main():
     p.add_argument("--figure", default=None)
     p.add_argument("--machine", default="2-core Xeon")
     p.add_argument("--compile-times", action="store_true")
+    p.add_argument("--note", default="", help="text appended to the plot's title")
     p.add_argument("--summarise", nargs="+", metavar="DIR", default=None,
                    help="run nothing: pool the sweep_runs.csv and roof.csv of these directories "
                         "(earlier runs' --out), write sweep.csv to --out and redraw --figure")
