@@ -1,0 +1,18 @@
+// Figure 6, depth 2: AGD on FCNs of width 64 to 1024 (one network type per width).
+#include "experiments.hpp"
+
+namespace experiments {
+
+void figure6_depth2(const context& ctx, figure_files& files) {
+  run_spec spec;
+  spec.figure = "figure6";
+  spec.epochs = figure6_epochs(ctx);
+  spec.track_updates = false;
+  run_agd<2, 64>(ctx, spec, files);
+  run_agd<2, 128>(ctx, spec, files);
+  run_agd<2, 256>(ctx, spec, files);
+  run_agd<2, 512>(ctx, spec, files);
+  run_agd<2, 1024>(ctx, spec, files);
+}
+
+}  // namespace experiments
