@@ -6,7 +6,7 @@
 #                      [--figures DIR] [--bin PATH] [--threads N]
 #
 # Full runs write CSV to docs/figures/data/ and PNG to docs/figures/ (all five: about an hour on
-# 2 cores). --quick trains a few steps per epoch on a subset (about a minute) to check that
+# 2 cores). --quick trains a few steps per epoch on a subset (under a minute) to check that
 # everything works; its CSV and PNG go to --out (default build/experiments-quick), never into
 # docs/. --bin uses an experiments program already built; otherwise it is built in $BUILD_DIR
 # (default build, configured if needed). The plots need /usr/bin/python3 with matplotlib, or
