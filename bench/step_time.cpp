@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "sweep.hpp"
+
 namespace {
 
 using Net =
@@ -24,37 +26,6 @@ using clock_type = std::chrono::steady_clock;
 double median(std::vector<double> v) {
   std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
   return v[v.size() / 2];
-}
-
-/// Floating-point operations of one training step on a batch of n: forward W x (2 P n),
-/// weight gradients dy x^T (2 P n) and input gradients W^T dy for all but the first layer.
-double step_flops(std::size_t n) {
-  const double p = double(Net::parameter_count);
-  const double first = double(Net::weight_rows[0] * Net::weight_cols[0]);
-  return 2.0 * double(n) * (p + p + (p - first));
-}
-
-/// GFLOP/s of a square single-precision GEMM split over the same thread pool and GEMM library
-/// (best of `repeats`): the machine's attainable GEMM throughput, the roof the step is measured
-/// against.
-double gemm_gflops(Eigen::Index size, int repeats) {
-  agd::matrix<float> a = agd::matrix<float>::Random(size, size);
-  agd::matrix<float> b = agd::matrix<float>::Random(size, size);
-  agd::matrix<float> c(size, size);
-  auto multiply = [&] {
-    agd::cpu_pool().run([&](unsigned thread, unsigned threads) {
-      const auto [first, count] = agd::split_range(size, thread, threads, 16);
-      c.middleCols(first, count).noalias() = a * b.middleCols(first, count);
-    });
-  };
-  multiply();
-  double best = 1e30;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = clock_type::now();
-    multiply();
-    best = std::min(best, std::chrono::duration<double>(clock_type::now() - start).count());
-  }
-  return 2.0 * double(size) * double(size) * double(size) / best / 1e9;
 }
 
 }  // namespace
@@ -94,11 +65,8 @@ int main(int argc, char** argv) {
   agd::set_threads(threads);
   const int used_threads = threads ? threads : int(std::thread::hardware_concurrency());
 
-  agd::data::dataset data;
-  const std::size_t samples = std::max<std::size_t>(4096, 2 * batch);
-  data.inputs = Eigen::MatrixXf::Random(784, Eigen::Index(samples));
-  data.labels.resize(samples);
-  for (std::size_t j = 0; j < samples; ++j) data.labels[j] = std::int32_t(j % 10);
+  const agd::data::dataset data = agd_bench::random_dataset(Net::input_size, batch);
+  const std::size_t samples = data.size();
 
   Net net(batch);
   agd::AGD optimizer(net, {.seed = 0});
@@ -120,8 +88,8 @@ int main(int argc, char** argv) {
   }
   const double median_ms = median(step_ms);
   const double min_ms = *std::min_element(step_ms.begin(), step_ms.end());
-  const double gflops = step_flops(batch) / (median_ms * 1e-3) / 1e9;
-  const double roof = gemm_gflops(2048, 10);
+  const double gflops = agd_bench::step_flops<Net>(batch) / (median_ms * 1e-3) / 1e9;
+  const double roof = agd_bench::gemm_gflops(2048, 10);
   std::printf(
       "agd step, depth 4 width 512 batch %zu, %s GEMM, %d threads: median %.3f ms "
       "(min %.3f), %.1f GFLOP/s = %.0f%% of this machine's %.1f GFLOP/s GEMM roof\n",

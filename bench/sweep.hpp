@@ -49,16 +49,48 @@ constexpr double step_flops(std::size_t n) {
   return 2.0 * double(n) * (p + p + (p - first));
 }
 
+/// GFLOP/s of a square single-precision GEMM split by columns over the agd thread pool, each
+/// part a single-threaded GEMM (as a training step runs them), best of `repeats`: the machine's
+/// attainable GEMM throughput, the roof a step is measured against.
+inline double gemm_gflops(Eigen::Index size, int repeats) {
+  using clock_type = std::chrono::steady_clock;
+  agd::matrix<float> a = agd::matrix<float>::Random(size, size);
+  agd::matrix<float> b = agd::matrix<float>::Random(size, size);
+  agd::matrix<float> c(size, size);
+  auto multiply = [&] {
+    agd::cpu_pool().run([&](unsigned thread, unsigned threads) {
+      const auto [first, count] = agd::split_range(size, thread, threads, 16);
+      c.middleCols(first, count).noalias() = a * b.middleCols(first, count);
+    });
+  };
+  multiply();
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = clock_type::now();
+    multiply();
+    best = std::min(best, std::chrono::duration<double>(clock_type::now() - start).count());
+  }
+  return 2.0 * double(size) * double(size) * double(size) / best / 1e9;
+}
+
+/// Random inputs (input_size rows) and labels 0..9 for timing steps of batch `batch`: at least
+/// 4096 samples and two batches.
+inline agd::data::dataset random_dataset(std::size_t input_size, std::size_t batch) {
+  agd::data::dataset data;
+  const std::size_t samples = std::max<std::size_t>(4096, 2 * batch);
+  data.inputs = Eigen::MatrixXf::Random(Eigen::Index(input_size), Eigen::Index(samples));
+  data.labels.resize(samples);
+  for (std::size_t j = 0; j < samples; ++j) data.labels[j] = std::int32_t(j % 10);
+  return data;
+}
+
 /// Median wall time of one AGD training step (forward, MSE loss, backward, AGD update) of Net on
 /// random inputs and labels, batch `batch`; data gathering is not timed.
 template <class Net>
 shape_result time_agd_step(std::size_t batch, const timing_options& options) {
   using clock_type = std::chrono::steady_clock;
-  agd::data::dataset data;
-  const std::size_t samples = std::max<std::size_t>(4096, 2 * batch);
-  data.inputs = Eigen::MatrixXf::Random(Eigen::Index(Net::input_size), Eigen::Index(samples));
-  data.labels.resize(samples);
-  for (std::size_t j = 0; j < samples; ++j) data.labels[j] = std::int32_t(j % 10);
+  const agd::data::dataset data = random_dataset(Net::input_size, batch);
+  const std::size_t samples = data.size();
 
   Net net(batch);
   agd::AGD optimizer(net, {.seed = 0});

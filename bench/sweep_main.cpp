@@ -18,30 +18,6 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-/// GFLOP/s of a square single-precision GEMM split by columns over the agd thread pool, each
-/// part a single-threaded Eigen GEMM (as a training step runs them), best of `repeats`.
-double gemm_gflops(Eigen::Index size, int repeats) {
-  agd::matrix<float> a = agd::matrix<float>::Random(size, size);
-  agd::matrix<float> b = agd::matrix<float>::Random(size, size);
-  agd::matrix<float> c(size, size);
-  auto multiply = [&] {
-    agd::cpu_pool().run([&](unsigned thread, unsigned threads) {
-      const auto [first, count] = agd::split_range(size, thread, threads, 16);
-      c.middleCols(first, count).noalias() = a * b.middleCols(first, count);
-    });
-  };
-  multiply();
-  double best = 1e30;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = clock_type::now();
-    multiply();
-    best = std::min(best, std::chrono::duration<double>(clock_type::now() - start).count());
-  }
-  return 2.0 * double(size) * double(size) * double(size) / best / 1e9;
-}
-
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "usage: bench_sweep [--threads N (0: all cores)] [--shapes D:W:B,D:W:B,...] "
@@ -128,6 +104,6 @@ int main(int argc, char** argv) {
   }
   if (roof)
     std::printf("gemm_roof size=%ld gflops=%.2f threads=%d\n", roof_size,
-                gemm_gflops(Eigen::Index(roof_size), 10), used_threads);
+                agd_bench::gemm_gflops(Eigen::Index(roof_size), 10), used_threads);
   return 0;
 }

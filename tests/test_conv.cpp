@@ -15,39 +15,15 @@
 #include <vector>
 
 #include "cnn_models.hpp"
+#include "finite_differences.hpp"
 #include "scratch_dir.hpp"
 
 namespace {
 
-using mat = agd::matrix<double>;
-constexpr double h = 1e-6;
-
-mat random_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> gaussian(0.0, 1.0);
-  mat m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = gaussian(rng);
-  return m;
-}
-
-double relative_error(const mat& analytic, const mat& numeric) {
-  return (analytic - numeric).cwiseAbs().maxCoeff() /
-         std::max(1e-12, numeric.cwiseAbs().maxCoeff());
-}
-
-mat numeric_gradient(mat& x, const std::function<double()>& f) {
-  mat g(x.rows(), x.cols());
-  for (Eigen::Index i = 0; i < x.size(); ++i) {
-    const double saved = x.data()[i];
-    x.data()[i] = saved + h;
-    const double plus = f();
-    x.data()[i] = saved - h;
-    const double minus = f();
-    x.data()[i] = saved;
-    g.data()[i] = (plus - minus) / (2 * h);
-  }
-  return g;
-}
+using agd_test::mat;
+using agd_test::numeric_gradient;
+using agd_test::random_matrix;
+using agd_test::relative_error;
 
 /// The textbook definition, loop by loop, with W laid out as layers/conv2d.hpp says.
 template <std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t S, std::size_t P>

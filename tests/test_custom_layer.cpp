@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "finite_differences.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -55,15 +57,8 @@ static_assert(!agd::WeightedLayer<my::LeakyRelu<0.1>, float>);
 
 namespace {
 
-using mat = agd::matrix<double>;
-
-mat gaussian(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  mat m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = normal(rng);
-  return m;
-}
+using agd_test::mat;
+constexpr auto gaussian = agd_test::random_matrix;
 
 /// n samples of a 10-class Gaussian mixture in `dims` dimensions: class c is centred on a random
 /// point of norm 3, with unit noise.
@@ -98,17 +93,7 @@ TEST_CASE("custom layer: LeakyRelu's backward matches finite differences", "[cus
   mat y(7, 5), dx(7, 5);
   Leaky::forward<double>(x, y);
   Leaky::backward<double>(x, y, upstream, dx);
-  constexpr double h = 1e-6;
-  double worst = 0;
-  for (Eigen::Index i = 0; i < x.size(); ++i) {
-    const double saved = x.data()[i];
-    x.data()[i] = saved + h;
-    const double plus = f();
-    x.data()[i] = saved - h;
-    const double minus = f();
-    x.data()[i] = saved;
-    worst = std::max(worst, std::abs((plus - minus) / (2 * h) - dx.data()[i]));
-  }
+  const double worst = (agd_test::numeric_gradient(x, f) - dx).cwiseAbs().maxCoeff();
   CHECK(worst < 1e-7 * upstream.cwiseAbs().maxCoeff());
   // Negative inputs pass gain * slope of their gradient, positive ones gain.
   CHECK(Leaky::gain == Approx(std::sqrt(2.0 / 1.01)).epsilon(1e-15));
@@ -127,21 +112,11 @@ TEST_CASE("custom layer: a network of it has exact weight gradients", "[custom_l
   agd::MSELoss::value_and_gradient<double>(net.output(), labels, net.output_gradient());
   net.backward();
   auto loss = [&] { return agd::MSELoss::value<double>(net.forward(inputs), labels); };
-  constexpr double h = 1e-6;
   for (std::size_t k = 0; k < Net::depth; ++k) {
     INFO("weight " << k);
     const mat analytic = net.gradient(k);
-    mat& w = net.weight(k);
-    double worst = 0;
-    for (Eigen::Index i = 0; i < w.size(); ++i) {
-      const double saved = w.data()[i];
-      w.data()[i] = saved + h;
-      const double plus = loss();
-      w.data()[i] = saved - h;
-      const double minus = loss();
-      w.data()[i] = saved;
-      worst = std::max(worst, std::abs((plus - minus) / (2 * h) - analytic.data()[i]));
-    }
+    const double worst =
+        (agd_test::numeric_gradient(net.weight(k), loss) - analytic).cwiseAbs().maxCoeff();
     CHECK(worst < 1e-6 * std::max(1e-12, analytic.cwiseAbs().maxCoeff()));
   }
 }

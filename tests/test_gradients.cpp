@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "finite_differences.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <random>
@@ -12,42 +14,15 @@
 
 namespace {
 
-using mat = agd::matrix<double>;
-constexpr double h = 1e-6;
-
-mat random_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> gaussian(0.0, 1.0);
-  mat m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = gaussian(rng);
-  return m;
-}
+using agd_test::mat;
+using agd_test::numeric_gradient;
+using agd_test::random_matrix;
+using agd_test::relative_error;
 
 /// Keeps entries away from the ReLU kink, where finite differences are meaningless.
 void push_away_from_zero(mat& m) {
   for (Eigen::Index i = 0; i < m.size(); ++i)
     if (std::abs(m.data()[i]) < 0.05) m.data()[i] = m.data()[i] < 0 ? -0.05 : 0.05;
-}
-
-/// max |a - n| / max(1, max |n|) over all entries: relative to the gradient's scale.
-double relative_error(const mat& analytic, const mat& numeric) {
-  return (analytic - numeric).cwiseAbs().maxCoeff() /
-         std::max(1e-12, numeric.cwiseAbs().maxCoeff());
-}
-
-/// Central-difference gradient of f with respect to every entry of x.
-mat numeric_gradient(mat& x, const std::function<double()>& f) {
-  mat g(x.rows(), x.cols());
-  for (Eigen::Index i = 0; i < x.size(); ++i) {
-    const double saved = x.data()[i];
-    x.data()[i] = saved + h;
-    const double plus = f();
-    x.data()[i] = saved - h;
-    const double minus = f();
-    x.data()[i] = saved;
-    g.data()[i] = (plus - minus) / (2 * h);
-  }
-  return g;
 }
 
 template <class Activation>

@@ -9,11 +9,12 @@
 
 #include "agd/core/layer.hpp"
 #include "agd/core/shape.hpp"
+#include "agd/layers/pass_through.hpp"
 
 namespace agd {
 
 template <std::size_t C, std::size_t H = 1, std::size_t W = 1>
-struct Input {
+struct Input : detail::pass_through {
   static_assert(C > 0 && H > 0 && W > 0, "agd::Input<C, H, W>: every size must be positive");
   static constexpr tensor_shape shape{C, H, W};
   static constexpr bool declares_input = true;
@@ -24,16 +25,6 @@ struct Input {
   static constexpr bool has_weights = false;
   static std::string name() {
     return "Input<" + std::to_string(C) + "," + std::to_string(H) + "," + std::to_string(W) + ">";
-  }
-
-  template <class S>
-  static void forward(const_matrix_ref<S> x, matrix_ref<S> y) {
-    y = x;
-  }
-  template <class S>
-  static void backward(const_matrix_ref<S>, const_matrix_ref<S>, const_matrix_ref<S> dy,
-                       matrix_ref<S> dx) {
-    dx = dy;
   }
 };
 
