@@ -16,6 +16,7 @@
 #include <map>
 #include <string>
 
+#include "checkpoint_support.hpp"
 #include "scratch_dir.hpp"
 
 namespace {
@@ -26,12 +27,7 @@ using Net = agd::Sequential<agd::Dense<12, 16>, agd::Sqrt2Relu, agd::Dense<16, 8
                             agd::Dense<8, 3>>;
 using DoubleNet = Net::rebind<double>;
 
-template <class N>
-bool same_weights(const N& a, const N& b) {
-  for (std::size_t k = 0; k < N::depth; ++k)
-    if (a.weight(k) != b.weight(k)) return false;
-  return true;
-}
+using agd_test::same_weights;
 
 }  // namespace
 
@@ -84,20 +80,5 @@ TEST_CASE("checkpoint: a double-precision network with AGD round-trips exactly",
 
 TEST_CASE("checkpoint: AGD refuses an Adam checkpoint, whose weights still load alone",
           "[checkpoint][agd]") {
-  agd_test::scratch_dir dir("agd_checkpoint");
-  const fs::path file = dir.path / "adam.safetensors";
-  Net net(1);
-  agd::Adam adam(net);
-  agd::io::save_checkpoint(file, net, adam);
-
-  Net other(1);
-  agd::AGD optimizer(other);
-  const Net before = other;
-  CHECK_THROWS_WITH(agd::io::load_checkpoint(file, other, optimizer),
-                    Catch::Contains("saved with the 'adam' optimiser but is being loaded into "
-                                    "'agd'") &&
-                        Catch::Contains("load_weights"));
-  CHECK(same_weights(other, before));
-  agd::io::load_weights(file, other);  // the moments are left in the file
-  CHECK(same_weights(other, net));
+  agd_test::check_adam_checkpoint_refused_by<Net, agd::AGD>("agd");
 }
