@@ -32,41 +32,24 @@ double run(std::size_t batch, const agd::data::dataset& train_set,
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t epochs = 1, batch = 128, max_steps = 0;
-  std::string relu = "sqrt2", csv;
-  int threads = 0;
-  std::uint64_t seed = 0;
+  examples::run_settings common;
+  std::string relu = "sqrt2";
   examples::data_settings data;
   CLI::App app{"Train a 32-layer width-256 FCN on Fashion-MNIST with AGD (the paper's Figure 1)"};
-  app.add_option("--epochs", epochs, "Number of epochs")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--batch", batch, "Mini-batch size")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  examples::add_run_flags(app, common);
   app.add_option("--relu", relu, "sqrt2: the official code's sqrt(2)*relu; plain: max(0, x)")
       ->check(CLI::IsMember({"sqrt2", "plain"}))
       ->capture_default_str();
-  app.add_option("--csv", csv,
-                 "Write one row per epoch: " + std::string(agd::train::epoch_csv_header));
-  app.add_option("--threads", threads, "GEMM threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", seed, "Seed of the initialisation and the batch order");
-  app.add_option("--max-steps", max_steps, "Stop each epoch after this many steps (0: no limit)");
   examples::add_data_flags(app, data);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    agd::set_threads(threads);
+    agd::set_threads(common.threads);
     const auto [train_set, test_set] = examples::load_fashion_mnist(data);
-    agd::train::fit_options options;
-    options.epochs = epochs;
-    options.seed = seed;
-    options.max_steps_per_epoch = max_steps;
-    if (!csv.empty()) options.csv = csv;
-    const double accuracy = relu == "sqrt2"
-                                ? run<ScaledNet>(batch, train_set, test_set, options, seed)
-                                : run<PlainNet>(batch, train_set, test_set, options, seed);
+    const agd::train::fit_options options = common.fit_options();
+    const double accuracy =
+        relu == "sqrt2" ? run<ScaledNet>(common.batch, train_set, test_set, options, common.seed)
+                        : run<PlainNet>(common.batch, train_set, test_set, options, common.seed);
     std::printf("final test accuracy: %.2f%%\n", 100 * accuracy);
   } catch (const std::exception& error) {
     std::cerr << "deep_fcn: " << error.what() << "\n";

@@ -19,18 +19,13 @@ using Net =
 static_assert(Net::depth == 4);
 
 struct settings {
-  std::size_t epochs = 3;
-  std::size_t batch = 128;
+  examples::run_settings run = examples::run_settings::with_epochs(3);
   std::string loss = "mse";
   std::string optimizer = "agd";
   std::optional<double> lr;
   double momentum = 0;
   double gain = 1;
   examples::data_settings data;
-  std::string csv;
-  int threads = 0;
-  std::uint64_t seed = 0;
-  std::size_t max_steps = 0;
   std::string checkpoint;
   std::size_t checkpoint_every = 0;
   std::string resume;
@@ -40,11 +35,7 @@ struct settings {
 template <class Loss, class Opt>
 double train(Net& net, Opt& optimizer, const agd::data::dataset& train_set,
              const agd::data::dataset& test_set, const settings& s) {
-  agd::train::fit_options options;
-  options.epochs = s.epochs;
-  options.seed = s.seed;
-  options.max_steps_per_epoch = s.max_steps;
-  if (!s.csv.empty()) options.csv = s.csv;
+  agd::train::fit_options options = s.run.fit_options();
   if (!s.resume.empty()) {
     const auto info = agd::io::load_checkpoint(s.resume, net, optimizer);
     options.resume = agd::train::training_position::from_metadata(info.extra);
@@ -68,14 +59,14 @@ template <class Loss>
 double train_with_optimizer(Net& net, const agd::data::dataset& train_set,
                             const agd::data::dataset& test_set, const settings& s) {
   if (s.optimizer == "agd") {
-    agd::AGD optimizer(net, {.gain = s.gain, .seed = s.seed});
+    agd::AGD optimizer(net, {.gain = s.gain, .seed = s.run.seed});
     return train<Loss>(net, optimizer, train_set, test_set, s);
   }
   if (s.optimizer == "adam") {
-    agd::Adam optimizer(net, {.lr = s.lr.value_or(1e-3), .seed = s.seed});
+    agd::Adam optimizer(net, {.lr = s.lr.value_or(1e-3), .seed = s.run.seed});
     return train<Loss>(net, optimizer, train_set, test_set, s);
   }
-  agd::SGD optimizer(net, {.lr = s.lr.value_or(0.1), .momentum = s.momentum, .seed = s.seed});
+  agd::SGD optimizer(net, {.lr = s.lr.value_or(0.1), .momentum = s.momentum, .seed = s.run.seed});
   return train<Loss>(net, optimizer, train_set, test_set, s);
 }
 
@@ -84,12 +75,7 @@ double train_with_optimizer(Net& net, const agd::data::dataset& train_set,
 int main(int argc, char** argv) {
   settings s;
   CLI::App app{"Train a depth-4 width-512 FCN on Fashion-MNIST with automatic gradient descent"};
-  app.add_option("--epochs", s.epochs, "Number of epochs")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--batch", s.batch, "Mini-batch size")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  examples::add_run_flags(app, s.run);
   app.add_option("--loss", s.loss,
                  "mse: the official code's mean squared error; square: the paper's "
                  "1/(2 d_L)||f-y||^2; xent: cross-entropy")
@@ -107,14 +93,6 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   examples::add_data_flags(app, s.data);
-  app.add_option("--csv", s.csv,
-                 "Write one row per epoch: " + std::string(agd::train::epoch_csv_header));
-  app.add_option("--threads", s.threads, "GEMM threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app.add_option("--seed", s.seed, "Seed of the initialisation and the batch order")
-      ->capture_default_str();
-  app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)");
   app.add_option("--checkpoint", s.checkpoint,
                  "Save the weights and optimiser state here (safetensors, written atomically) "
                  "after every epoch");
@@ -140,11 +118,11 @@ int main(int argc, char** argv) {
   }
 
   try {
-    agd::set_threads(s.threads);
+    agd::set_threads(s.run.threads);
     const auto [train_set, test_set] = examples::load_fashion_mnist(s.data);
-    Net net(s.batch);
+    Net net(s.run.batch);
     std::cerr << Net::summary() << "optimizer " << s.optimizer << ", loss " << s.loss << ", batch "
-              << s.batch << ", " << agd::gemm_backend() << " GEMM\n";
+              << s.run.batch << ", " << agd::gemm_backend() << " GEMM\n";
     double accuracy = 0;
     if (s.loss == "mse")
       accuracy = train_with_optimizer<agd::MSELoss>(net, train_set, test_set, s);
