@@ -63,7 +63,7 @@ cifar_result train_cifar_with(const cifar_settings& s, std::ostream& log) {
                                       "epoch " + std::to_string(epoch + 1), steps);
     std::span<const std::size_t> indices;
     for (std::size_t step = 0; step < steps && sampler.next(indices); ++step) {
-      auto& inputs = net.input_buffer();
+      auto inputs = net.input_buffer();
       data::gather_batch(train_set, indices, inputs, std::span(labels).first(indices.size()));
       if (s.augment) augmenter.apply(inputs, indices.size());
       const double loss = agd::train::train_step<Loss>(

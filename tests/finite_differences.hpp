@@ -30,8 +30,10 @@ inline double relative_error(const mat& analytic, const mat& numeric) {
          std::max(1e-12, numeric.cwiseAbs().maxCoeff());
 }
 
-/// Central-difference gradient of f with respect to every entry of x (x is restored).
-inline mat numeric_gradient(mat& x, const std::function<double()>& f) {
+/// Central-difference gradient of f with respect to every entry of x (x is restored): a matrix,
+/// or a view of one such as a network's weight(k).
+template <class Matrix>
+mat numeric_gradient(Matrix&& x, const std::function<double()>& f) {
   constexpr double h = finite_difference_step;
   mat g(x.rows(), x.cols());
   for (Eigen::Index i = 0; i < x.size(); ++i) {

@@ -53,8 +53,8 @@ void set_gradients(N& net, std::uint64_t seed) {
 
 /// Exact equality as a plain bool: Catch2 would otherwise instantiate Eigen's matrix printing
 /// to show both sides, which costs more compile time than the whole comparison is worth.
-template <class S>
-bool same_matrix(const agd::matrix<S>& a, const agd::matrix<S>& b) {
+template <class A, class B>
+bool same_matrix(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() && a == b;
 }
 
@@ -265,7 +265,7 @@ TEST_CASE("checkpoint: SGD's momentum buffers round-trip and the next step is id
     CHECK(same_weights(other, before));
   }
   SECTION("a checkpoint without momentum does not load into SGD with momentum") {
-    agd::SGD plain(net, {.lr = 0.05, .initialise = false});
+    agd::SGD plain(net, {.lr = 0.05});
     agd::io::save_checkpoint(file, net, plain);
     CHECK_THROWS_WITH(agd::io::load_checkpoint(file, resumed, resumed_optimizer),
                       Catch::Contains("has no tensor 'optimizer.velocity.0'"));
@@ -460,7 +460,7 @@ TEST_CASE("checkpoint: a writer killed mid-write leaves the previous checkpoint 
   agd_test::scratch_dir dir("agd_checkpoint");
   const fs::path file = dir.path / "large.safetensors";
   Large net(1);
-  agd::SGD optimizer(net, {.initialise = false});
+  agd::SGD optimizer(net, {});
   for (std::size_t k = 0; k < Large::depth; ++k) net.weight(k).setConstant(float(k + 1));
   agd::io::save_checkpoint(file, net, optimizer, {.step = 1});
   const Large old_weights = net;
@@ -490,7 +490,7 @@ TEST_CASE("checkpoint: a writer killed mid-write leaves the previous checkpoint 
   // both 8 MiB strings on failure), and loads as the old weights.
   CHECK((read_file(file) == old_bytes));
   Large loaded(1);
-  agd::SGD loaded_optimizer(loaded, {.initialise = false});
+  agd::SGD loaded_optimizer(loaded, {});
   CHECK(agd::io::load_checkpoint(file, loaded, loaded_optimizer).step == 1);
   CHECK(same_weights(loaded, old_weights));
   // The partial file is the child's temporary, never renamed over the target.

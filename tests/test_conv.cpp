@@ -59,19 +59,18 @@ void check_convolution() {
   mat w = random_matrix(Cout, K * K * Cin, 1);
   mat x = random_matrix(Cin * H * W, n, 2);
   const mat r = random_matrix(Eigen::Index(conv::output_size(0)), n, 3);  // f = sum(r .* y)
-  std::vector<double> workspace(conv::workspace_size);
   mat y(conv::output_size(0), n);
-  conv::template forward<double>(w, x, y, workspace.data());
+  agd::eigen::layer_forward<conv, double>(w, x, y);
   CHECK(relative_error(y, direct_convolution<Cin, Cout, K, S, P>(w, x, H, W)) < 1e-12);
 
   auto f = [&] {
     mat out(conv::output_size(0), n);
-    conv::template forward<double>(w, x, out, workspace.data());
+    agd::eigen::layer_forward<conv, double>(w, x, out);
     return out.cwiseProduct(r).sum();
   };
   mat dw(Cout, K * K * Cin), dx(Cin * H * W, n);
-  conv::template backward_weights<double>(x, r, dw, workspace.data());
-  conv::template backward_inputs<double>(w, r, dx, workspace.data());
+  agd::eigen::layer_backward_weights<conv, double>(x, r, dw);
+  agd::eigen::layer_backward_inputs<conv, double>(w, r, dx);
   CHECK(relative_error(dw, numeric_gradient(w, f)) < 1e-7);
   CHECK(relative_error(dx, numeric_gradient(x, f)) < 1e-7);
 
@@ -79,8 +78,7 @@ void check_convolution() {
   if constexpr (Cout > 1) {
     constexpr Eigen::Index per_row = Eigen::Index(conv::output_rows_per_weight_row);
     mat block(1, K * K * Cin);
-    conv::template backward_weights<double>(x, r.middleRows(per_row, per_row), block,
-                                            workspace.data());
+    agd::eigen::layer_backward_weights<conv, double>(x, r.middleRows(per_row, per_row), block);
     CHECK(relative_error(block, dw.row(1)) < 1e-12);
   }
 }
@@ -92,11 +90,11 @@ void check_activation_layer(Eigen::Index in_rows) {
   const Eigen::Index out_rows = Eigen::Index(Bound::output_size(std::size_t(in_rows)));
   const mat r = random_matrix(out_rows, n, 6);
   mat y(out_rows, n), dx(in_rows, n);
-  Bound::template forward<double>(x, y);
-  Bound::template backward<double>(x, y, r, dx);
+  agd::eigen::layer_forward<Bound, double>(x, y);
+  agd::eigen::layer_backward<Bound, double>(x, y, r, dx);
   const mat numeric = numeric_gradient(x, [&] {
     mat out(out_rows, n);
-    Bound::template forward<double>(x, out);
+    agd::eigen::layer_forward<Bound, double>(x, out);
     return out.cwiseProduct(r).sum();
   });
   CHECK(relative_error(dx, numeric) < 1e-7);
@@ -151,10 +149,10 @@ TEST_CASE("conv: pooling values", "[conv]") {
   x << 1, -2, 5, 6,  //
       3, 0, -1, 7;
   mat y(2, 1);
-  pool::forward<double>(x, y);
+  agd::eigen::layer_forward<pool, double>(x, y);
   CHECK(y(0, 0) == 3);
   CHECK(y(1, 0) == 7);
-  average::forward<double>(x, y);
+  agd::eigen::layer_forward<average, double>(x, y);
   CHECK(y(0, 0) == Approx(0.5));
   CHECK(y(1, 0) == Approx(4.25));
 }
@@ -205,7 +203,7 @@ TEST_CASE("conv: AGD normalises each kernel slice on its own (Appendix B, hand-w
   static_assert(Net::depth == 2 && Net::weight_slices[0] == 4 && Net::weight_slices[1] == 1);
   CHECK(Net::agd_scales[0] == Approx(std::sqrt(2.0) / 2));
   Net net(1);
-  agd::AGD optimizer(net, {.initialise = false});
+  agd::AGD optimizer(net);
   net.weight(0).setZero();
   net.weight(1).setZero();
   // Slice gradients (columns of W): [3,4] (norm 5), [0,0] (norm 0), [1,0] (1), [0,2] (2).
@@ -271,7 +269,7 @@ TEST_CASE("conv: BatchNorm normalises each channel over the batch", "[conv]") {
   x.topRows(4).array() += 5.0;  // channel 0 offset and
   x.bottomRows(4) *= 3.0;       // channel 1 scaled: both normalised away
   mat y(8, 3);
-  norm::forward<double>(x, y);
+  agd::eigen::layer_forward<norm, double>(x, y);
   for (Eigen::Index c = 0; c < 2; ++c) {
     const auto channel = y.middleRows(4 * c, 4);
     CHECK(std::abs(channel.mean()) < 1e-12);

@@ -21,39 +21,61 @@ namespace my {
 /// gain^2 (1 + slope^2) / 2 E[z^2], so gain = sqrt(2 / (1 + slope^2)) keeps the norm of the
 /// signal through an orthogonally initialised network (slope 0 gives Sqrt2Relu's sqrt(2)).
 /// KeepNorm = false leaves the gain at 1.
+///
+/// Written once as expressions of the input x: every backend (the CPU's vectorised loop, CUDA's
+/// one-kernel transform) runs it, with no kernel code of its own.
 template <double Slope, bool KeepNorm = true>
-struct LeakyRelu {
+struct LeakyRelu : agd::elementwise_activation {
   static_assert(Slope >= 0.0 && Slope < 1.0, "my::LeakyRelu: the slope must be in [0, 1)");
   static constexpr double gain = KeepNorm ? agd::constexpr_sqrt(2.0 / (1.0 + Slope * Slope)) : 1.0;
 
-  // The layer concept (agd/core/layer.hpp): an activation keeps whatever size it is given.
-  static constexpr std::size_t input_size = agd::any_size;
-  static constexpr std::size_t output_size(std::size_t n) { return n; }
-  static constexpr bool has_weights = false;
+  static constexpr auto function =
+      agd::expr::where(agd::expr::x > 0.0, gain * agd::expr::x, gain * Slope * agd::expr::x);
+  /// d leaky / dz; the backward pass is derivative * dy, fused into one pass.
+  static constexpr auto derivative = agd::expr::where(agd::expr::x > 0.0, gain, gain * Slope);
+
   static std::string name() {
     return std::string(KeepNorm ? "LeakyRelu<" : "PlainLeakyRelu<") + std::to_string(Slope) + ">";
   }
+};
 
-  // x and y are blocks of columns (samples) of the batch; the network calls this on each
-  // thread's share, so it must treat the columns independently (it does: element-wise).
-  template <class S>
-  static void forward(agd::const_matrix_ref<S> x, agd::matrix_ref<S> y) {
-    y = (x.array() > S(0)).select(x * S(gain), x * S(gain * Slope));
-  }
-  // dx = dy * d leaky / dz, evaluated at the layer's input x (its output y is there too).
-  template <class S>
-  static void backward(agd::const_matrix_ref<S> x, agd::const_matrix_ref<S>,
-                       agd::const_matrix_ref<S> dy, agd::matrix_ref<S> dx) {
-    dx = (x.array() > S(0)).select(dy * S(gain), dy * S(gain * Slope));
-  }
+/// A layer with a kernel for one backend only: its CPU kernel is written with Eigen, by
+/// specialising agd::layer_kernel. It runs on the CPU; on CUDA it is refused at compile time,
+/// naming the layer and the backend (tests/compile_fail/no_cuda_kernel.cpp).
+struct SoftSign {
+  static constexpr std::size_t input_size = agd::any_size;
+  static constexpr std::size_t output_size(std::size_t n) { return n; }
+  static constexpr bool has_weights = false;
+  static std::string name() { return "SoftSign"; }
 };
 
 }  // namespace my
 
-// It is an activation for both scalar types, so Sequential and FCN take it like agd::Relu.
-static_assert(agd::ActivationLayer<my::LeakyRelu<0.1>, float>);
-static_assert(agd::ActivationLayer<my::LeakyRelu<0.1>, double>);
-static_assert(!agd::WeightedLayer<my::LeakyRelu<0.1>, float>);
+/// softsign(z) = z / (1 + |z|), on the CPU backend, with Eigen on the block of samples it is given.
+template <>
+struct agd::layer_kernel<my::SoftSign, agd::eigen::cpu> {
+  template <class S>
+  static void forward(agd::eigen::cpu::context&, agd::matrix_view<const S> x,
+                      agd::matrix_view<S> y, std::byte*) {
+    const auto in = agd::eigen::as_eigen(x).array();
+    agd::eigen::as_eigen(y).array() = in / (S(1) + in.abs());
+  }
+  /// d softsign / dz = 1 / (1 + |z|)^2.
+  template <class S>
+  static void backward(agd::eigen::cpu::context&, agd::matrix_view<const S> x,
+                       agd::matrix_view<const S>, agd::matrix_view<const S> dy,
+                       agd::matrix_view<S> dx, std::byte*) {
+    const auto in = agd::eigen::as_eigen(x).array();
+    agd::eigen::as_eigen(dx).array() = agd::eigen::as_eigen(dy).array() / (S(1) + in.abs()).square();
+  }
+};
+
+// It is an activation, so Sequential and FCN take it like agd::Relu, and it has a kernel for both
+// backends without any code of its own.
+static_assert(agd::ElementwiseActivation<my::LeakyRelu<0.1>>);
+static_assert(!agd::WeightedLayer<my::LeakyRelu<0.1>>);
+static_assert(agd::has_kernel<my::LeakyRelu<0.1>, agd::eigen::cpu>);
+static_assert(agd::has_kernel<my::SoftSign, agd::eigen::cpu>);
 
 namespace {
 
@@ -87,16 +109,47 @@ TEST_CASE("custom layer: LeakyRelu's backward matches finite differences", "[cus
   const mat upstream = gaussian(7, 5, 2);  // f(x) = sum(upstream .* leaky(x))
   auto f = [&] {
     mat y(7, 5);
-    Leaky::forward<double>(x, y);
+    agd::eigen::layer_forward<Leaky, double>(x, y);
     return y.cwiseProduct(upstream).sum();
   };
   mat y(7, 5), dx(7, 5);
-  Leaky::forward<double>(x, y);
-  Leaky::backward<double>(x, y, upstream, dx);
+  agd::eigen::layer_forward<Leaky, double>(x, y);
+  agd::eigen::layer_backward<Leaky, double>(x, y, upstream, dx);
   const double worst = (agd_test::numeric_gradient(x, f) - dx).cwiseAbs().maxCoeff();
   CHECK(worst < 1e-7 * upstream.cwiseAbs().maxCoeff());
   // Negative inputs pass gain * slope of their gradient, positive ones gain.
   CHECK(Leaky::gain == Approx(std::sqrt(2.0 / 1.01)).epsilon(1e-15));
+}
+
+TEST_CASE("custom layer: a layer with a CPU kernel of its own has exact gradients",
+          "[custom_layer]") {
+  mat x = gaussian(7, 5, 11);
+  const mat upstream = gaussian(7, 5, 12);
+  auto f = [&] {
+    mat y(7, 5);
+    agd::eigen::layer_forward<my::SoftSign, double>(x, y);
+    return y.cwiseProduct(upstream).sum();
+  };
+  mat y(7, 5), dx(7, 5);
+  agd::eigen::layer_forward<my::SoftSign, double>(x, y);
+  CHECK(y(0, 0) == Approx(x(0, 0) / (1 + std::abs(x(0, 0)))));
+  agd::eigen::layer_backward<my::SoftSign, double>(x, y, upstream, dx);
+  CHECK((agd_test::numeric_gradient(x, f) - dx).cwiseAbs().maxCoeff() <
+        1e-7 * upstream.cwiseAbs().maxCoeff());
+  // And in a network, trained by AGD like any other.
+  using Net = agd::basic_sequential<double, agd::Dense<6, 8>, my::SoftSign, agd::Dense<8, 3>>;
+  Net net(4);
+  const mat inputs = gaussian(6, 4, 13);
+  const std::vector<std::int32_t> labels{0, 1, 2, 0};
+  net.forward(inputs);
+  agd::MSELoss::value_and_gradient<double>(net.output(), labels, net.output_gradient());
+  net.backward();
+  auto loss = [&] { return agd::MSELoss::value<double>(net.forward(inputs), labels); };
+  for (std::size_t k = 0; k < Net::depth; ++k) {
+    const mat analytic = net.gradient(k);
+    CHECK((agd_test::numeric_gradient(net.weight(k), loss) - analytic).cwiseAbs().maxCoeff() <
+          1e-6 * analytic.cwiseAbs().maxCoeff());
+  }
 }
 
 TEST_CASE("custom layer: a network of it has exact weight gradients", "[custom_layer]") {

@@ -31,11 +31,11 @@ void check_activation() {
   push_away_from_zero(x);
   const mat weights = random_matrix(7, 5, 2);  // f(x) = sum(weights .* act(x))
   mat y(7, 5), dx(7, 5);
-  Activation::template forward<double>(x, y);
-  Activation::template backward<double>(x, y, weights, dx);
+  agd::eigen::layer_forward<Activation, double>(x, y);
+  agd::eigen::layer_backward<Activation, double>(x, y, weights, dx);
   const mat numeric = numeric_gradient(x, [&] {
     mat out(7, 5);
-    Activation::template forward<double>(x, out);
+    agd::eigen::layer_forward<Activation, double>(x, out);
     return out.cwiseProduct(weights).sum();
   });
   CHECK(relative_error(dx, numeric) < 1e-7);
@@ -83,12 +83,12 @@ TEST_CASE("gradients: Dense<In,Out> weight and input gradients", "[gradients]") 
   const mat upstream = random_matrix(4, 3, 6);  // f = sum(upstream .* (W x))
   auto f = [&] {
     mat y(4, 3);
-    D::forward<double>(w, x, y);
+    agd::eigen::layer_forward<D, double>(w, x, y);
     return y.cwiseProduct(upstream).sum();
   };
   mat dw(4, 6), dx(6, 3);
-  D::backward_weights<double>(x, upstream, dw);
-  D::backward_inputs<double>(w, upstream, dx);
+  agd::eigen::layer_backward_weights<D, double>(x, upstream, dw);
+  agd::eigen::layer_backward_inputs<D, double>(w, upstream, dx);
   CHECK(relative_error(dw, numeric_gradient(w, f)) < 1e-7);
   CHECK(relative_error(dx, numeric_gradient(x, f)) < 1e-7);
 }
@@ -103,8 +103,8 @@ TEST_CASE("gradients: Sqrt2Relu", "[gradients]") {
 TEST_CASE("gradients: the two ReLUs differ by exactly sqrt(2)", "[gradients]") {
   const mat x = random_matrix(4, 4, 7);
   mat plain(4, 4), scaled(4, 4);
-  agd::Relu::forward<double>(x, plain);
-  agd::Sqrt2Relu::forward<double>(x, scaled);
+  agd::eigen::layer_forward<agd::Relu, double>(x, plain);
+  agd::eigen::layer_forward<agd::Sqrt2Relu, double>(x, scaled);
   CHECK((scaled - std::sqrt(2.0) * plain).cwiseAbs().maxCoeff() < 1e-15);
   CHECK(plain.minCoeff() == 0.0);
 }

@@ -35,7 +35,15 @@ static_assert(std::is_same_v<agd::FCN<4, 8, 2, 1>, agd::Sequential<agd::Dense<4,
 static_assert(std::is_same_v<agd::FCN<4, 8, 2, 2, agd::Relu>,
                              agd::Sequential<agd::Dense<4, 8>, agd::Relu, agd::Dense<8, 2>>>);
 static_assert(agd::Layer<agd::Dense<3, 4>> && agd::Layer<agd::Relu>);
-static_assert(agd::WeightedLayer<agd::Dense<3, 4>, float> && !agd::WeightedLayer<agd::Relu, float>);
+static_assert(agd::WeightedLayer<agd::Dense<3, 4>> && !agd::WeightedLayer<agd::Relu>);
+// A layer runs on a backend because it has a kernel there: Dense through the backend's GEMM, the
+// ReLUs as expressions, on every backend.
+static_assert(agd::has_kernel<agd::Dense<3, 4>, agd::eigen::cpu>);
+static_assert(agd::has_kernel<agd::Sqrt2Relu, agd::eigen::cpu>);
+// The flat parameter layout: the weights one after the other, one AGD slice each.
+static_assert(Net::weight_offsets == std::array<std::size_t, 4>{0, 784 * 512, 784 * 512 + 512 * 512,
+                                                                Net::parameter_count});
+static_assert(Net::slice_count == 3 && Net::slice_offsets[3] == Net::parameter_count);
 }  // namespace
 
 TEST_CASE("network: forward computes W3 relu(W2 relu(W1 x)) on a batch of columns", "[network]") {

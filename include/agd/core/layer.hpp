@@ -1,33 +1,26 @@
-// The layer concept: every layer is a small stateless struct with a uniform compile-time
-// interface, so that agd::Sequential can resolve shapes, allocate buffers and unroll forward,
-// backward and the optimiser step over the layer list at compile time (no virtual calls).
+// The layer concept: a layer is a small stateless struct that *describes* one step of a network
+// at compile time. It says nothing about how the step runs: that is its kernel for a backend
+// (core/kernel.hpp), so that one network type runs on the CPU (Eigen) and on CUDA.
 //
 // Every layer provides
 //   static constexpr std::size_t input_size;        // agd::any_size if it keeps any shape
 //   static constexpr std::size_t output_size(std::size_t input_size);
 //   static constexpr bool has_weights;
 //   static std::string name();                       // e.g. "Dense<784,512>"
-// A layer without weights (an activation) provides
-//   static void forward(const_matrix_ref<S> x, matrix_ref<S> y);
-//   static void backward(const_matrix_ref<S> x, const_matrix_ref<S> y,
-//                        const_matrix_ref<S> dy, matrix_ref<S> dx);
-// A layer with weights provides the shape of its weight matrix W (weight_rows x weight_cols),
-// its AGD scale (the `singular_value` of the paper's Appendix B) and
-//   static void forward(const_matrix_ref<S> w, const_matrix_ref<S> x, matrix_ref<S> y);
-//   static void backward_weights(const_matrix_ref<S> x, const_matrix_ref<S> dy,
-//                                matrix_ref<S> dw);
-//   static void backward_inputs(const_matrix_ref<S> w, const_matrix_ref<S> dy,
-//                               matrix_ref<S> dx);
-// where x, y, dx, dy are batches stored as columns and dy already carries the loss's 1/n.
-// Optional members: `weight_slices` (AGD normalises each of that many contiguous column blocks
-// of W on its own, Appendix B; 1 if absent), `workspace_size` (per-thread scratch scalars, passed
-// as a trailing S* to the three weighted calls) and `output_rows_per_weight_row` (how many rows
-// of dy row r of dw depends on; 1 if absent). A layer whose sizes depend on the image size it
-// receives (Conv2d, pooling) sets `shape_dependent = true` and provides
-// `template <tensor_shape In> using bind = ...`, a layer of this interface with In fixed.
-// The network runs these on blocks, in parallel, so a layer must (1) treat samples (columns)
-// independently in forward, backward and backward_inputs, and (2) make row r of dw depend only
-// on row r of dy in backward_weights (true of y = W x and of a convolution as a GEMM).
+// A layer with weights also provides the shape of its weight matrix W (weight_rows x
+// weight_cols) and its AGD scale `agd_scale` (the `singular_value` of the paper's Appendix B).
+//
+// Capabilities are declared, never guessed from the members a type happens to have:
+//   weight_slices = s         AGD normalises each of s contiguous column blocks of W on its own
+//                             (Appendix B's per-(kx,ky) slices of a convolution; 1 if absent);
+//   shape_dependent = true    its sizes depend on the image it receives: it provides
+//                             `template <tensor_shape In> using bind = ...`, a layer of this
+//                             interface with In fixed (Conv2d, pooling, BatchNorm);
+//   couples_samples = true    its output for a sample depends on the other samples of the batch
+//                             (BatchNorm): the network runs it on whole channels, every sample;
+//   derive from agd::elementwise_activation: an activation written as an expression
+//                             (layers/activation.hpp), which every backend runs with no kernel
+//                             of its author's.
 // docs/writing-a-layer.md walks through adding one.
 #pragma once
 
@@ -35,8 +28,6 @@
 #include <cstddef>
 #include <limits>
 #include <string>
-
-#include "agd/core/matrix.hpp"
 
 namespace agd {
 
@@ -52,44 +43,66 @@ concept Layer = requires(std::size_t n) {
   { L::name() } -> std::convertible_to<std::string>;
 };
 
-/// A layer without weights, checked for one scalar type.
-template <class L, class S>
-concept ActivationLayer =
-    Layer<L> && !L::has_weights && requires(const_matrix_ref<S> x, const_matrix_ref<S> y,
-                                            const_matrix_ref<S> dy, matrix_ref<S> out) {
-  L::forward(x, out);
-  L::backward(x, y, dy, out);
-};
-
 /// A layer with one weight tensor, stored as a weight_rows x weight_cols matrix.
-template <class L, class S>
-concept WeightedLayerWithoutScratch = requires(const_matrix_ref<S> w, const_matrix_ref<S> x,
-                                               const_matrix_ref<S> dy, matrix_ref<S> out) {
-  L::forward(w, x, out);
-  L::backward_weights(x, dy, out);
-  L::backward_inputs(w, dy, out);
-};
-
-/// A weighted layer that needs `workspace_size` scalars of per-thread scratch (a convolution's
-/// im2row matrix): the network passes each call its thread's buffer.
-template <class L, class S>
-concept WeightedLayerWithScratch = requires(const_matrix_ref<S> w, const_matrix_ref<S> x,
-                                            const_matrix_ref<S> dy, matrix_ref<S> out,
-                                            S* workspace) {
-  { L::workspace_size } -> std::convertible_to<std::size_t>;
-  L::forward(w, x, out, workspace);
-  L::backward_weights(x, dy, out, workspace);
-  L::backward_inputs(w, dy, out, workspace);
-};
-
-template <class L, class S>
+template <class L>
 concept WeightedLayer = Layer<L> && L::has_weights && requires {
   { L::weight_rows } -> std::convertible_to<std::size_t>;
   { L::weight_cols } -> std::convertible_to<std::size_t>;
   { L::agd_scale } -> std::convertible_to<double>;
-} &&(WeightedLayerWithoutScratch<L, S> || WeightedLayerWithScratch<L, S>);
+};
 
-template <class L, class S>
-concept LayerFor = ActivationLayer<L, S> || WeightedLayer<L, S>;
+/// A layer without weights (an activation, a pooling, a reshape).
+template <class L>
+concept UnweightedLayer = Layer<L> && !L::has_weights;
 
+namespace detail {
+
+template <class L>
+concept shape_dependent_layer = requires {
+  requires L::shape_dependent;
+};
+/// A layer whose output for a sample depends on the other samples of the batch (BatchNorm).
+template <class L>
+concept couples_samples = requires {
+  requires L::couples_samples;
+};
+template <class L>
+concept opens_residual = requires {
+  requires L::opens_residual;
+};
+template <class L>
+concept closes_residual = requires {
+  requires L::closes_residual;
+};
+
+template <class L>
+constexpr std::size_t weight_rows_of() {
+  if constexpr (L::has_weights)
+    return L::weight_rows;
+  else
+    return 0;
+}
+template <class L>
+constexpr std::size_t weight_cols_of() {
+  if constexpr (L::has_weights)
+    return L::weight_cols;
+  else
+    return 0;
+}
+template <class L>
+constexpr std::size_t weight_slices_of() {
+  if constexpr (L::has_weights && requires { L::weight_slices; })
+    return L::weight_slices;
+  else
+    return L::has_weights ? 1 : 0;
+}
+template <class L>
+constexpr double agd_scale_of() {
+  if constexpr (L::has_weights)
+    return L::agd_scale;
+  else
+    return 0.0;
+}
+
+}  // namespace detail
 }  // namespace agd

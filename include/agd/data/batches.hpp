@@ -105,6 +105,9 @@ class batch_sampler {
     return true;
   }
 
+  // The whole order of the epoch in progress (the batches are its consecutive slices).
+  std::span<const std::size_t> epoch_order() const { return order_; }
+
   // Index of the epoch in progress (0 before the first start_epoch too).
   std::uint64_t epoch() const { return epoch_; }
 
@@ -161,6 +164,13 @@ void gather_batch(const dataset& data, std::span<const std::size_t> indices,
             .template cast<typename Derived::Scalar>();
     labels[k] = data.labels[indices[k]];
   }
+}
+
+/// The same into a temporary view of a buffer (e.g. a network's input_buffer(), an Eigen::Map).
+template <typename Derived>
+void gather_batch(const dataset& data, std::span<const std::size_t> indices,
+                  Eigen::MatrixBase<Derived>&& inputs, std::span<std::int32_t> labels) {
+  gather_batch(data, indices, inputs, labels);
 }
 
 }  // namespace agd::data

@@ -6,21 +6,24 @@
 #include <cstdint>
 #include <random>
 
-#include "agd/core/matrix.hpp"
+#include "agd/init/orthogonal.hpp"
 
 namespace agd::init {
 
 template <class Net>
 void kaiming_uniform(Net& net, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  for (std::size_t k = 0; k < Net::depth; ++k) {
-    auto& w = net.weight(k);
-    const double bound = 1.0 / std::sqrt(double(w.cols()));
-    std::uniform_real_distribution<double> uniform(-bound, bound);
-    for (Eigen::Index j = 0; j < w.cols(); ++j)
-      for (Eigen::Index i = 0; i < w.rows(); ++i)
-        w(i, j) = static_cast<typename Net::scalar_type>(uniform(rng));
-  }
+  using arch = typename Net::architecture_type;
+  init::fill_weights(net, [&](typename Net::scalar_type* flat) {
+    std::mt19937_64 rng(seed);
+    for (std::size_t k = 0; k < arch::depth; ++k) {
+      const double bound = 1.0 / std::sqrt(double(arch::weight_cols[k]));
+      std::uniform_real_distribution<double> uniform(-bound, bound);
+      // Column by column, as the matrices are stored.
+      const std::size_t size = arch::weight_rows[k] * arch::weight_cols[k];
+      for (std::size_t e = 0; e < size; ++e)
+        flat[arch::weight_offsets[k] + e] = static_cast<typename Net::scalar_type>(uniform(rng));
+    }
+  });
 }
 
 }  // namespace agd::init

@@ -15,7 +15,7 @@
 // and the caller's `extra` strings under their own keys.
 //
 // A load changes nothing unless the whole file is valid and fits the network and the
-// optimiser: everything is read into temporaries first and swapped in at the end.
+// optimiser: everything is read into temporaries first and copied in at the end.
 #pragma once
 
 #include <algorithm>
@@ -81,19 +81,19 @@ std::string weight_tensor_name(std::size_t k) {
 
 namespace detail {
 
-/// agd::Adam's state (see optim/adam.hpp).
+/// agd::Adam's state (see optim/adam.hpp): two flat buffers in the weights' layout.
 template <class Opt>
-concept has_adam_moments = requires(Opt& o, const Opt& co, std::size_t k) {
-  o.first_moment(k);
-  o.second_moment(k);
-  co.first_moment(k);
-  co.second_moment(k);
+concept has_adam_moments = requires(Opt& o, const Opt& co) {
+  o.first_moment_data();
+  o.second_moment_data();
+  co.first_moment_data();
+  co.second_moment_data();
 };
-/// agd::SGD's state (see optim/sgd.hpp); the buffers exist only when momentum > 0.
+/// agd::SGD's state (see optim/sgd.hpp); the buffer exists only when momentum > 0.
 template <class Opt>
-concept has_momentum_buffers = requires(Opt& o, const Opt& co, std::size_t k) {
-  o.velocity(k);
-  co.velocity(k);
+concept has_momentum_buffers = requires(Opt& o, const Opt& co) {
+  o.velocity_data();
+  co.velocity_data();
   { co.options().momentum } -> std::convertible_to<double>;
 };
 /// A step count the optimiser's update depends on, and a way to set it back.
@@ -103,33 +103,59 @@ concept has_restorable_steps = requires(Opt& o, const Opt& co, std::uint64_t ste
   o.set_steps(steps);
 };
 
-/// The optimiser's state tensors, by file name, pointing into the optimiser (const or not).
+/// One flat state buffer of the optimiser (backend memory, the weights' layout) and the prefix
+/// of its tensors' names: tensor k of it is "<prefix>k", shaped like weight k.
+template <class Pointer>
+struct state_buffer {
+  std::string prefix;
+  Pointer data;
+};
+
+/// The optimiser's state buffers, pointing into the optimiser (const or not).
 template <class Net, class Opt>
-auto optimizer_state_tensors(Opt& optimizer) {
+auto optimizer_state_buffers(Opt& optimizer) {
   using plain = std::remove_const_t<Opt>;
-  using matrix_pointer = std::conditional_t<std::is_const_v<Opt>, const typename Net::matrix_type*,
-                                            typename Net::matrix_type*>;
-  std::vector<std::pair<std::string, matrix_pointer>> tensors;
+  using pointer = std::conditional_t<std::is_const_v<Opt>, const typename Net::scalar_type*,
+                                     typename Net::scalar_type*>;
+  std::vector<state_buffer<pointer>> buffers;
   if constexpr (has_adam_moments<plain>) {
-    for (std::size_t k = 0; k < Net::depth; ++k)
-      tensors.emplace_back(cat({"optimizer.first_moment.", number(k)}), &optimizer.first_moment(k));
-    for (std::size_t k = 0; k < Net::depth; ++k)
-      tensors.emplace_back(cat({"optimizer.second_moment.", number(k)}),
-                           &optimizer.second_moment(k));
+    buffers.push_back({"optimizer.first_moment.", optimizer.first_moment_data()});
+    buffers.push_back({"optimizer.second_moment.", optimizer.second_moment_data()});
   } else if constexpr (has_momentum_buffers<plain>) {
     if (optimizer.options().momentum > 0)
-      for (std::size_t k = 0; k < Net::depth; ++k)
-        tensors.emplace_back(cat({"optimizer.velocity.", number(k)}), &optimizer.velocity(k));
+      buffers.push_back({"optimizer.velocity.", optimizer.velocity_data()});
   } else {
     // An optimiser we know nothing about: refuse rather than silently drop its state.
     if (optimizer.state_bytes() != 0)
       throw checkpoint_error(cat({"agd::io: the optimiser '", std::string(optimizer.name()),
                                   "' keeps ", number(optimizer.state_bytes()),
                                   " bytes of state but exposes no accessors agd::io knows "
-                                  "(first_moment/second_moment or velocity, see "
+                                  "(first_moment_data/second_moment_data or velocity_data, see "
                                   "docs/checkpoints.md), so it cannot be checkpointed"}));
   }
+  return buffers;
+}
+
+/// The tensors of a flat buffer in the weights' layout (host memory), as matrices.
+template <class Net>
+std::vector<matrix<typename Net::scalar_type>> split_flat(const typename Net::scalar_type* flat) {
+  std::vector<matrix<typename Net::scalar_type>> tensors;
+  for (std::size_t k = 0; k < Net::depth; ++k)
+    tensors.push_back(Eigen::Map<const matrix<typename Net::scalar_type>>(
+        flat + Net::weight_offsets[k], Eigen::Index(Net::weight_rows[k]),
+        Eigen::Index(Net::weight_cols[k])));
   return tensors;
+}
+
+/// A flat buffer of `Net`'s backend copied to the host.
+template <class Net>
+std::vector<typename Net::scalar_type> flat_to_host(const Net& net,
+                                                    const typename Net::scalar_type* data) {
+  using backend = typename Net::backend_type;
+  std::vector<typename Net::scalar_type> host(Net::parameter_count);
+  backend::download(net.context(), data, Net::parameter_count, host.data());
+  backend::synchronize(net.context());
+  return host;
 }
 
 /// "layer 3 (Dense<32,16>)", positions counted from 1 as in agd's other messages.
@@ -297,9 +323,17 @@ class checkpoint_loader {
 /// scalar type rather than once per network and optimiser.
 template <class Scalar>
 struct load_request {
+  /// Where a tensor goes: `rows x cols` values at `data` in the memory of a backend, which
+  /// copy_in(context, host values, count, data) fills.
+  struct destination {
+    Scalar* data;
+    void (*copy_in)(void* context, const Scalar* host, std::size_t count, Scalar* data);
+    void* context;
+  };
   struct tensor {
     std::string name;
-    matrix<Scalar>* target;       // its current shape is the shape the file must have
+    Eigen::Index rows, cols;      // the shape the file must have
+    destination target;
     std::string owner;            // "layer 3 (Dense<16,8>)" or "the adam state", for messages
     std::string_view if_missing;  // the likely cause, for the message if the file lacks it
   };
@@ -311,22 +345,46 @@ struct load_request {
   bool optimizer_has_steps = false;
 };
 
+/// A destination in the memory of `net`'s backend.
+template <class Net>
+typename load_request<typename Net::scalar_type>::destination destination_in(
+    Net& net, typename Net::scalar_type* data) {
+  using backend = typename Net::backend_type;
+  using S = typename Net::scalar_type;
+  return {data,
+          [](void* context, const S* host, std::size_t count, S* to) {
+            auto& c = *static_cast<typename backend::context*>(context);
+            backend::upload(c, host, count, to);
+            backend::synchronize(c);
+          },
+          &net.context()};
+}
+
+/// Tensor k of a flat buffer in the weights' layout, for a load_request.
+template <class Net>
+void add_flat_tensor(load_request<typename Net::scalar_type>& request, Net& net, std::size_t k,
+                     std::string name, typename Net::scalar_type* flat, std::string owner,
+                     std::string_view if_missing) {
+  request.tensors.push_back({std::move(name), Eigen::Index(Net::weight_rows[k]),
+                             Eigen::Index(Net::weight_cols[k]),
+                             detail::destination_in(net, flat + Net::weight_offsets[k]), std::move(owner),
+                             if_missing});
+}
+
 /// The weight tensors of `net`, for a load_request.
 template <class Net>
 void add_weights(load_request<typename Net::scalar_type>& request, Net& net) {
   for (std::size_t k = 0; k < Net::depth; ++k) {
     const std::size_t position = Net::weight_layer[k];
-    request.tensors.push_back(
-        {weight_tensor_name<Net>(k), &net.weight(k),
-         describe_layer(position, request.layer_names[position]),
-         "the file is incomplete, or was saved from a network whose weighted layers sit at "
-         "other positions"});
+    detail::add_flat_tensor(request, net, k, weight_tensor_name<Net>(k), net.weight_data(),
+                    describe_layer(position, request.layer_names[position]),
+                    "the file is incomplete, or was saved from a network whose weighted layers "
+                    "sit at other positions");
   }
 }
 
 /// Checks the file against the request, reads every tensor into a temporary and only then
-/// swaps them all into their targets (swapping equal-size matrices exchanges pointers and
-/// cannot fail). Returns the metadata and, through `optimizer_steps`, the optimiser's steps.
+/// copies them all into their targets (buffers of their size, allocated long before). Returns the metadata and, through `optimizer_steps`, the optimiser's steps.
 template <class Scalar>
 checkpoint_info perform_load(const std::filesystem::path& file, const load_request<Scalar>& request,
                              std::uint64_t& optimizer_steps) {
@@ -346,8 +404,8 @@ checkpoint_info perform_load(const std::filesystem::path& file, const load_reque
   std::vector<matrix<Scalar>> values;
   values.reserve(request.tensors.size());
   for (const auto& tensor : request.tensors)
-    values.push_back(loader.read<Scalar>(tensor.name, tensor.target->rows(), tensor.target->cols(),
-                                         tensor.owner, tensor.if_missing));
+    values.push_back(
+        loader.read<Scalar>(tensor.name, tensor.rows, tensor.cols, tensor.owner, tensor.if_missing));
   if (request.optimizer_has_steps) optimizer_steps = loader.number_metadata("agd.optimizer.steps");
   if (checkpoint)
     loader.check_all_used("", cat({" (this ", *request.optimizer_name,
@@ -356,7 +414,10 @@ checkpoint_info perform_load(const std::filesystem::path& file, const load_reque
   else
     loader.check_all_used("optimizer.", "");  // load_weights leaves the optimiser's state
   checkpoint_info info = loader.info(checkpoint);
-  for (std::size_t i = 0; i < values.size(); ++i) request.tensors[i].target->swap(values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto& target = request.tensors[i].target;
+    target.copy_in(target.context, values[i].data(), std::size_t(values[i].size()), target.data);
+  }
   return info;
 }
 
@@ -369,11 +430,16 @@ checkpoint_info perform_load(const std::filesystem::path& file, const load_reque
 template <class Net, class Opt>
 void save_checkpoint(const std::filesystem::path& file, const Net& net, const Opt& optimizer,
                      const checkpoint_info& info = {}) {
+  // Host copies of every tensor (the writer references them until write() returns).
+  const auto weights = detail::split_flat<Net>(detail::flat_to_host(net, net.weight_data()).data());
   safetensors_writer writer;
-  for (std::size_t k = 0; k < Net::depth; ++k)
-    writer.add(weight_tensor_name<Net>(k), net.weight(k));
-  for (const auto& [name, state] : detail::optimizer_state_tensors<Net>(optimizer))
-    writer.add(name, *state);
+  for (std::size_t k = 0; k < Net::depth; ++k) writer.add(weight_tensor_name<Net>(k), weights[k]);
+  std::vector<std::vector<matrix<typename Net::scalar_type>>> states;
+  for (const auto& buffer : detail::optimizer_state_buffers<Net>(optimizer)) {
+    states.push_back(detail::split_flat<Net>(detail::flat_to_host(net, buffer.data).data()));
+    for (std::size_t k = 0; k < Net::depth; ++k)
+      writer.add(buffer.prefix + detail::number(k), states.back()[k]);
+  }
   writer.set_metadata("agd.format", std::string(checkpoint_format));
   writer.set_metadata("agd.architecture", architecture_signature<Net>());
   writer.set_metadata("agd.optimizer", std::string(optimizer.name()));
@@ -404,10 +470,11 @@ checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt
   request.optimizer_has_steps = detail::has_restorable_steps<Opt>;
   detail::add_weights(request, net);
   const std::string owner = detail::cat({"the ", *request.optimizer_name, " state"});
-  for (const auto& [name, target] : detail::optimizer_state_tensors<Net>(optimizer))
-    request.tensors.push_back(
-        {name, target, owner,
-         "was it saved by the same optimiser with the same settings (e.g. SGD momentum)?"});
+  for (const auto& buffer : detail::optimizer_state_buffers<Net>(optimizer))
+    for (std::size_t k = 0; k < Net::depth; ++k)
+      detail::add_flat_tensor(
+          request, net, k, buffer.prefix + detail::number(k), buffer.data, owner,
+          "was it saved by the same optimiser with the same settings (e.g. SGD momentum)?");
   std::uint64_t optimizer_steps = 0;
   checkpoint_info info = detail::perform_load(file, request, optimizer_steps);
   if constexpr (detail::has_restorable_steps<Opt>) optimizer.set_steps(optimizer_steps);

@@ -8,74 +8,209 @@
 // does in that mode: evaluate with batches of more than a few samples.
 //
 // It is the one layer whose output for a sample depends on the other samples, so it declares
-// `couples_samples`: agd::Sequential then runs it on blocks of channels (each a block of rows,
-// in CHW order) over the whole batch, rather than on blocks of samples.
+// `couples_samples`: the network then runs it on blocks of channels (each a block of rows, in
+// CHW order) over the whole batch, rather than on blocks of samples.
+//
+// Its maths is written once: the statistics as per-channel sums (a backend's segmented sum, in
+// double), the normalisation and its gradient as expressions evaluated element by element.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <string>
 
+#include "agd/core/expression.hpp"
+#include "agd/core/host_device.hpp"
+#include "agd/core/kernel.hpp"
 #include "agd/core/layer.hpp"
 #include "agd/core/shape.hpp"
+#include "agd/core/view.hpp"
 
 namespace agd {
+
+namespace detail {
+
+/// Element i of a block of whole channels (rows) over n samples (columns), the channel c it
+/// belongs to and its place in the buffer: i runs channel by channel, and within a channel
+/// over the samples, so that a channel's elements are one segment [c * plane * n, ...).
+struct channel_block {
+  std::size_t plane;   // rows per channel
+  std::size_t rows;    // rows of the block (channels * plane)
+  std::size_t cols;    // samples
+  std::size_t stride;  // of the buffer
+  AGD_HOST_DEVICE constexpr std::size_t offset(std::size_t c, std::size_t i) const {
+    return (i / plane) * stride + c * plane + i % plane;
+  }
+  AGD_HOST_DEVICE constexpr std::size_t element_offset(std::size_t e) const {
+    return (e / rows) * stride + e % rows;
+  }
+  AGD_HOST_DEVICE constexpr std::size_t channel_of(std::size_t e) const {
+    return (e % rows) / plane;
+  }
+};
+
+/// value(c, i) for the segmented sums: x, (x - mean_c)^2, dy, dy * y.
+template <class S>
+struct channel_values {
+  enum class kind { value, centred_square, product };
+  channel_block block;
+  const S* a;
+  const S* b;
+  const double* mean;
+  kind what;
+  AGD_HOST_DEVICE double operator()(std::size_t c, std::size_t i) const {
+    const double v = double(a[block.offset(c, i)]);
+    switch (what) {
+      case kind::centred_square:
+        return (v - mean[c]) * (v - mean[c]);
+      case kind::product:
+        return v * double(b[block.offset(c, i)]);
+      default:
+        return v;
+    }
+  }
+};
+
+/// stats[c] = sums[c] / count, and with `inverse_std` 1 / sqrt(stats[c] + eps).
+struct channel_moment {
+  double* stats;
+  double count;
+  double epsilon;
+  bool inverse_std;
+  AGD_HOST_DEVICE void operator()(std::size_t c) const {
+    const double m = stats[c] / count;
+    stats[c] = inverse_std ? 1.0 / math::sqrt(m + epsilon) : m;
+  }
+};
+
+/// out = expression(element inputs..., per-channel scalars...): the element arrays are indexed
+/// by the element, the channel arrays by its channel.
+template <class S, std::size_t Elements, std::size_t Channels, class E>
+struct channel_map {
+  E expression;
+  channel_block block;
+  const S* elements[Elements];
+  const double* channels[Channels];
+  S* out;
+  AGD_HOST_DEVICE void operator()(std::size_t e) const {
+    const std::size_t at = block.element_offset(e), c = block.channel_of(e);
+    S values[Elements + Channels];
+    for (std::size_t k = 0; k < Elements; ++k) values[k] = elements[k][at];
+    for (std::size_t k = 0; k < Channels; ++k) values[Elements + k] = S(channels[k][c]);
+    out[at] = S(expression(values));
+  }
+};
+
+template <tensor_shape In>
+struct batch_norm_bound;
+
+}  // namespace detail
 
 struct BatchNorm {
   static constexpr bool shape_dependent = true;
   /// PyTorch's default epsilon, added to the variance.
   static constexpr double epsilon = 1e-5;
-
   template <tensor_shape In>
-  struct bind {
-    static constexpr std::size_t input_size = In.size();
-    static constexpr std::size_t output_size(std::size_t) { return In.size(); }
-    static constexpr tensor_shape output_shape(tensor_shape) { return In; }
-    static constexpr bool has_weights = false;
-    static constexpr bool couples_samples = true;
-    /// Rows per channel: the network splits the rows between threads in multiples of this.
-    static constexpr std::size_t rows_per_channel = In.plane();
-    static std::string name() { return BatchNorm::name(); }
-
-    /// y = (x - mean_c) / sqrt(var_c + eps), mean and (biased) variance over the batch and the
-    /// plane of each channel. x may be any whole number of channels (a block of rows).
-    template <class S>
-    static void forward(const_matrix_ref<S> x, matrix_ref<S> y) {
-      const auto plane = Eigen::Index(In.plane());
-      for (Eigen::Index c = 0; c < x.rows() / plane; ++c) {
-        const auto xc = x.middleRows(c * plane, plane);
-        const double count = double(xc.size());
-        const double mean = double(xc.template cast<double>().sum()) / count;
-        const double variance = (xc.template cast<double>().array() - mean).square().sum() / count;
-        const S inverse_std = S(1.0 / std::sqrt(variance + epsilon));
-        y.middleRows(c * plane, plane) = (xc.array() - S(mean)) * inverse_std;
-      }
-    }
-    /// dx = (dy - mean(dy) - y * mean(dy .* y)) / sqrt(var + eps), per channel: the gradient
-    /// through the batch statistics as well as through the scaling.
-    template <class S>
-    static void backward(const_matrix_ref<S> x, const_matrix_ref<S> y, const_matrix_ref<S> dy,
-                         matrix_ref<S> dx) {
-      const auto plane = Eigen::Index(In.plane());
-      for (Eigen::Index c = 0; c < x.rows() / plane; ++c) {
-        const auto xc = x.middleRows(c * plane, plane);
-        const auto yc = y.middleRows(c * plane, plane);
-        const auto dyc = dy.middleRows(c * plane, plane);
-        const double count = double(xc.size());
-        const double mean = double(xc.template cast<double>().sum()) / count;
-        const double variance = (xc.template cast<double>().array() - mean).square().sum() / count;
-        const double inverse_std = 1.0 / std::sqrt(variance + epsilon);
-        const double mean_dy = double(dyc.template cast<double>().sum()) / count;
-        const double mean_dy_y =
-            double(
-                (dyc.template cast<double>().array() * yc.template cast<double>().array()).sum()) /
-            count;
-        dx.middleRows(c * plane, plane) =
-            ((dyc.array() - S(mean_dy)) - yc.array() * S(mean_dy_y)) * S(inverse_std);
-      }
-    }
-  };
+  using bind = detail::batch_norm_bound<In>;
   static std::string name() { return "BatchNorm"; }
+};
+
+namespace detail {
+template <tensor_shape In>
+struct batch_norm_bound {
+  static constexpr std::size_t input_size = In.size();
+  static constexpr std::size_t output_size(std::size_t) { return In.size(); }
+  static constexpr tensor_shape output_shape(tensor_shape) { return In; }
+  static constexpr bool has_weights = false;
+  static constexpr bool couples_samples = true;
+  /// Rows per channel: the network splits the rows between threads in multiples of this.
+  static constexpr std::size_t rows_per_channel = In.plane();
+  static std::string name() { return BatchNorm::name(); }
+};
+}  // namespace detail
+
+/// BatchNorm on every backend: segmented sums for the statistics, expressions for the rest.
+template <tensor_shape In, class Backend>
+struct layer_kernel<detail::batch_norm_bound<In>, Backend> {
+  /// Four per-channel doubles: mean, 1/std, mean(dy), mean(dy * y).
+  template <class S>
+  static constexpr std::size_t workspace_bytes(std::size_t) {
+    return 4 * In.channels * sizeof(double);
+  }
+
+  /// y = (x - mean_c) / sqrt(var_c + eps), mean and (biased) variance over the batch and the
+  /// plane of each channel. x may be any whole number of channels (a block of rows).
+  template <class S>
+  static void forward(typename Backend::context& context, matrix_view<const S> x,
+                      matrix_view<S> y, std::byte* workspace) {
+    const auto block = block_of(x);
+    double* mean = reinterpret_cast<double*>(workspace);
+    double* inverse_std = mean + In.channels;
+    statistics(context, x, block, mean, inverse_std);
+    using namespace expr;
+    constexpr auto normalise = (argument<0>{} - argument<1>{}) * argument<2>{};
+    Backend::local_for_each(context, x.size(),
+                            detail::channel_map<S, 1, 2, std::remove_const_t<decltype(normalise)>>{
+                                normalise, block, {x.data}, {mean, inverse_std}, y.data});
+  }
+  /// dx = (dy - mean(dy) - y * mean(dy .* y)) / sqrt(var + eps), per channel: the gradient
+  /// through the batch statistics as well as through the scaling.
+  template <class S>
+  static void backward(typename Backend::context& context, matrix_view<const S> x,
+                       matrix_view<const S> y, matrix_view<const S> dy, matrix_view<S> dx,
+                       std::byte* workspace) {
+    const auto block = block_of(x);
+    double* mean = reinterpret_cast<double*>(workspace);
+    double* inverse_std = mean + In.channels;
+    double* mean_dy = inverse_std + In.channels;
+    double* mean_dy_y = mean_dy + In.channels;
+    statistics(context, x, block, mean, inverse_std);
+    const std::size_t channels = block.rows / In.plane();
+    using kind = typename detail::channel_values<S>::kind;
+    Backend::local_segmented_sum(
+        context, channels, In.plane() * x.cols,
+        detail::channel_values<S>{block, dy.data, nullptr, nullptr, kind::value}, mean_dy);
+    Backend::local_segmented_sum(
+        context, channels, In.plane() * x.cols,
+        detail::channel_values<S>{block, dy.data, y.data, nullptr, kind::product}, mean_dy_y);
+    const double count = double(In.plane() * x.cols);
+    Backend::local_for_each(context, channels, detail::channel_moment{mean_dy, count, 0.0, false});
+    Backend::local_for_each(context, channels,
+                            detail::channel_moment{mean_dy_y, count, 0.0, false});
+    using namespace expr;
+    constexpr auto gradient =
+        (argument<0>{} - argument<2>{} - argument<1>{} * argument<3>{}) * argument<4>{};
+    Backend::local_for_each(
+        context, x.size(),
+        detail::channel_map<S, 2, 3, std::remove_const_t<decltype(gradient)>>{
+            gradient, block, {dy.data, y.data}, {mean_dy, mean_dy_y, inverse_std}, dx.data});
+  }
+
+ private:
+  template <class S>
+  static detail::channel_block block_of(matrix_view<const S> x) {
+    return {In.plane(), x.rows, x.cols, x.stride};
+  }
+  /// mean_c, then 1/sqrt(var_c + eps) from the centred squares (two passes, as PyTorch).
+  template <class S>
+  static void statistics(typename Backend::context& context, matrix_view<const S> x,
+                         detail::channel_block block, double* mean, double* inverse_std) {
+    using kind = typename detail::channel_values<S>::kind;
+    const std::size_t channels = block.rows / In.plane();
+    const double count = double(In.plane() * x.cols);
+    Backend::local_segmented_sum(context, channels, In.plane() * x.cols,
+                                 detail::channel_values<S>{block, x.data, nullptr, nullptr,
+                                                           kind::value},
+                                 mean);
+    Backend::local_for_each(context, channels,
+                            detail::channel_moment{mean, count, 0.0, false});
+    Backend::local_segmented_sum(context, channels, In.plane() * x.cols,
+                                 detail::channel_values<S>{block, x.data, nullptr, mean,
+                                                           kind::centred_square},
+                                 inverse_std);
+    Backend::local_for_each(context, channels,
+                            detail::channel_moment{inverse_std, count, BatchNorm::epsilon, true});
+  }
 };
 
 }  // namespace agd

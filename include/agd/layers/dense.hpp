@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <string>
 
+#include "agd/core/kernel.hpp"
 #include "agd/core/layer.hpp"
 #include "agd/core/math.hpp"
+#include "agd/core/view.hpp"
 
 namespace agd {
 
@@ -25,19 +27,32 @@ struct Dense {
   static std::string name() {
     return "Dense<" + std::to_string(In) + "," + std::to_string(Out) + ">";
   }
+};
 
+/// Dense on every backend: three GEMMs, which is all a backend has to supply.
+template <std::size_t In, std::size_t Out, class Backend>
+struct layer_kernel<Dense<In, Out>, Backend> {
+  /// Y = W X.
   template <class S>
-  static void forward(const_matrix_ref<S> w, const_matrix_ref<S> x, matrix_ref<S> y) {
-    y.noalias() = w * x;
+  static void forward(typename Backend::context& context, matrix_view<const S> w,
+                      matrix_view<const S> x, matrix_view<S> y, std::byte*) {
+    Backend::gemm(context, false, false, Out, x.cols, In, S(1), w.data, w.stride, x.data,
+                  x.stride, S(0), y.data, y.stride);
   }
-  /// dL/dW = dy x^T: the sum over the batch of outer products (the 1/n is already in dy).
+  /// dW = dY X^T: the sum over the batch of outer products (the 1/n is already in dY). `dy` and
+  /// `dw` may be the same block of rows of each.
   template <class S>
-  static void backward_weights(const_matrix_ref<S> x, const_matrix_ref<S> dy, matrix_ref<S> dw) {
-    dw.noalias() = dy * x.transpose();
+  static void backward_weights(typename Backend::context& context, matrix_view<const S> x,
+                               matrix_view<const S> dy, matrix_view<S> dw, std::byte*) {
+    Backend::gemm(context, false, true, dw.rows, In, x.cols, S(1), dy.data, dy.stride, x.data,
+                  x.stride, S(0), dw.data, dw.stride);
   }
+  /// dX = W^T dY.
   template <class S>
-  static void backward_inputs(const_matrix_ref<S> w, const_matrix_ref<S> dy, matrix_ref<S> dx) {
-    dx.noalias() = w.transpose() * dy;
+  static void backward_inputs(typename Backend::context& context, matrix_view<const S> w,
+                              matrix_view<const S> dy, matrix_view<S> dx, std::byte*) {
+    Backend::gemm(context, true, false, In, dy.cols, Out, S(1), w.data, w.stride, dy.data,
+                  dy.stride, S(0), dx.data, dx.stride);
   }
 };
 

@@ -4,36 +4,24 @@
 // squared norm of the signal, and the sqrt(2) gain restores it, so an orthogonally initialised
 // network keeps ||h_k|| ~ ||x|| through depth. Without it a 32-layer network's output and
 // gradients shrink like 2^{-16} and AGD's eta stays at ~0. The examples use Sqrt2Relu.
+//
+// Both are element-wise activations (layers/activation.hpp): written once as expressions, they
+// run on every backend.
 #pragma once
 
 #include <string>
 
-#include "agd/core/layer.hpp"
+#include "agd/layers/activation.hpp"
 
 namespace agd {
 
 namespace detail {
 template <double Gain>
-struct gained_relu {
-  static constexpr std::size_t input_size = any_size;
-  static constexpr std::size_t output_size(std::size_t n) { return n; }
-  static constexpr bool has_weights = false;
-  static constexpr double gain = Gain;
-
-  template <class S>
-  static void forward(const_matrix_ref<S> x, matrix_ref<S> y) {
-    if constexpr (Gain == 1.0) {
-      y = x.cwiseMax(S(0));
-    } else {
-      y = x.cwiseMax(S(0)) * S(Gain);
-    }
-  }
-  /// dz = dy * gain * [z > 0] (the subgradient at 0 is taken as 0, as PyTorch does).
-  template <class S>
-  static void backward(const_matrix_ref<S> x, const_matrix_ref<S>, const_matrix_ref<S> dy,
-                       matrix_ref<S> dx) {
-    dx = (x.array() > S(0)).select(dy * S(Gain), S(0));
-  }
+struct gained_relu : elementwise_activation {
+  /// gain * max(x, 0).
+  static constexpr auto function = expr::max(expr::x, 0.0) * Gain;
+  /// gain * [x > 0]: the subgradient at 0 is taken as 0, as PyTorch does.
+  static constexpr auto derivative = expr::where(expr::x > 0.0, Gain, 0.0);
 };
 }  // namespace detail
 

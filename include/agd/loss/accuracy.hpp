@@ -4,19 +4,27 @@
 #include <cstdint>
 #include <span>
 
+#include "agd/core/host_device.hpp"
 #include "agd/core/matrix.hpp"
 
 namespace agd {
 
-/// The number of samples whose arg-max output equals the label (ties go to the lowest index).
+/// The class with the largest output of one sample (ties go to the lowest index).
+template <class S>
+AGD_HOST_DEVICE std::int32_t predicted_class(const S* f, std::size_t classes) {
+  std::size_t best = 0;
+  for (std::size_t c = 1; c < classes; ++c)
+    if (f[c] > f[best]) best = c;
+  return std::int32_t(best);
+}
+
+/// The number of samples whose arg-max output equals the label.
 template <class S>
 std::size_t count_correct(const_matrix_ref<S> output, std::span<const std::int32_t> labels) {
   std::size_t correct = 0;
-  for (Eigen::Index j = 0; j < output.cols(); ++j) {
-    Eigen::Index predicted = 0;
-    output.col(j).maxCoeff(&predicted);
-    correct += predicted == labels[std::size_t(j)];
-  }
+  for (Eigen::Index j = 0; j < output.cols(); ++j)
+    correct += predicted_class(output.col(j).data(), std::size_t(output.rows())) ==
+               labels[std::size_t(j)];
   return correct;
 }
 

@@ -2,45 +2,41 @@
 // that subtracts the column maximum first so exp never overflows.
 #pragma once
 
-#include <cmath>
-
 #include "agd/loss/loss.hpp"
 
 namespace agd {
 
-struct CrossEntropyLoss {
+struct CrossEntropyLoss : loss_base<CrossEntropyLoss> {
+  static constexpr const char* display_name = "CrossEntropyLoss";
   static std::string name() { return "xent"; }
 
+  /// log sum_c exp(f_c) - f_label for one sample; the gradient of the batch mean is
+  /// (softmax(f) - onehot) / n.
   template <class S>
-  static double value(const_matrix_ref<S> output, std::span<const std::int32_t> labels) {
-    detail::check_loss_arguments<S>("CrossEntropyLoss", output, labels);
-    double total = 0;
-    for (Eigen::Index j = 0; j < output.cols(); ++j)
-      total += log_sum_exp<S>(output.col(j)) - double(output(labels[std::size_t(j)], j));
-    return total / double(labels.size());
-  }
-  /// d/df of the batch mean: (softmax(f) - onehot) / n.
-  template <class S>
-  static double value_and_gradient(const_matrix_ref<S> output, std::span<const std::int32_t> labels,
-                                   matrix_ref<S> gradient) {
-    detail::check_loss_arguments<S>("CrossEntropyLoss", output, labels);
-    const S inverse_n = S(1) / S(labels.size());
-    double total = 0;
-    for (Eigen::Index j = 0; j < output.cols(); ++j) {
-      const double lse = log_sum_exp<S>(output.col(j));
-      const std::int32_t label = labels[std::size_t(j)];
-      total += lse - double(output(label, j));
-      gradient.col(j) = (output.col(j).array() - S(lse)).exp() * inverse_n;
-      gradient(label, j) -= inverse_n;
+  AGD_HOST_DEVICE static double sample_loss(const S* f, std::int32_t label, std::size_t classes,
+                                            S* gradient, S scale) {
+    const double lse = log_sum_exp(f, classes);
+    if (gradient) {
+      for (std::size_t c = 0; c < classes; ++c)
+        gradient[c] = S(math::exp(double(f[c]) - lse)) * scale;
+      gradient[label] -= scale;
     }
-    return total / double(labels.size());
+    return lse - double(f[label]);
   }
-
- private:
-  template <class S, class Column>
-  static double log_sum_exp(const Column& column) {
-    const S max = column.maxCoeff();
-    return double(max) + std::log(double((column.array() - max).exp().sum()));
+  /// log sum_c exp(f_c), computed from the maximum so that exp never overflows.
+  template <class S>
+  AGD_HOST_DEVICE static double log_sum_exp(const S* f, std::size_t classes) {
+    S max = f[0];
+    for (std::size_t c = 1; c < classes; ++c) max = f[c] > max ? f[c] : max;
+    double sum = 0;
+    for (std::size_t c = 0; c < classes; ++c) sum += math::exp(double(f[c] - max));
+    return double(max) + math::log(sum);
+  }
+  /// softmax(f) of one sample, for predictions.
+  template <class S>
+  AGD_HOST_DEVICE static void probabilities(const S* f, std::size_t classes, S* p) {
+    const double lse = log_sum_exp(f, classes);
+    for (std::size_t c = 0; c < classes; ++c) p[c] = S(math::exp(double(f[c]) - lse));
   }
 };
 

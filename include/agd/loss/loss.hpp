@@ -1,6 +1,14 @@
 // The loss concept. A loss maps the network's d_L x n output and n integer class labels to the
 // batch mean of a per-sample loss, and writes dLoss/dOutput (including the 1/n of the mean)
-// into a d_L x n buffer, which is what agd::Sequential::backward() consumes.
+// into a d_L x n buffer, which is what the network's backward() consumes.
+//
+// A loss is written once, per sample (one column of the output), as a function both backends
+// call (AGD_HOST_DEVICE):
+//   template <class S> static double sample_loss(const S* f, std::int32_t label,
+//                                                std::size_t classes, S* gradient, S scale);
+// returns the sample's loss and, when `gradient` is not null, writes scale * d(loss)/df there.
+// The batch mean and its gradient follow with scale = 1/n (loss/evaluate.hpp runs it on any
+// backend; value() and value_and_gradient() below on Eigen matrices in host memory).
 #pragma once
 
 #include <concepts>
@@ -9,19 +17,19 @@
 #include <stdexcept>
 #include <string>
 
+#include "agd/core/host_device.hpp"
 #include "agd/core/matrix.hpp"
 
 namespace agd {
 
 template <class L, class S>
-concept LossFor = requires(const_matrix_ref<S> out, std::span<const std::int32_t> labels,
-                           matrix_ref<S> grad) {
-  { L::value(out, labels) } -> std::convertible_to<double>;
-  { L::value_and_gradient(out, labels, grad) } -> std::convertible_to<double>;
+concept LossFor = requires(const S* f, std::int32_t label, std::size_t classes, S* gradient) {
+  { L::template sample_loss<S>(f, label, classes, gradient, S(1)) } -> std::convertible_to<double>;
   { L::name() } -> std::convertible_to<std::string>;
 };
 
 namespace detail {
+
 template <class S>
 void check_loss_arguments(const char* loss, const_matrix_ref<S> output,
                           std::span<const std::int32_t> labels) {
@@ -37,25 +45,52 @@ void check_loss_arguments(const char* loss, const_matrix_ref<S> output,
           ") (the network has " + std::to_string(output.rows()) + " outputs)");
 }
 
-/// Sum over the batch of ||f(x_j) - y_j||^2 with y_j = sqrt(d_L) * onehot(label_j), the target
-/// scaling of Prescription 1 (||y||_2 = sqrt(d_L)). If `gradient` is given it receives f - y.
+/// ||f - y||^2 for one sample with y = sqrt(d_L) * onehot(label), the target scaling of
+/// Prescription 1 (||y||_2 = sqrt(d_L)). With `gradient`, writes factor * (f - y) there.
 template <class S>
-double sum_squared_error(const_matrix_ref<S> output, std::span<const std::int32_t> labels,
-                         matrix_ref<S>* residual) {
-  const S target = std::sqrt(S(output.rows()));
-  if (residual) {
-    *residual = output;
-    for (std::size_t j = 0; j < labels.size(); ++j)
-      (*residual)(labels[j], static_cast<Eigen::Index>(j)) -= target;
-    return static_cast<double>(residual->squaredNorm());
+AGD_HOST_DEVICE double squared_error(const S* f, std::int32_t label, std::size_t classes,
+                                     S* gradient, S factor) {
+  const S target = math::sqrt(S(classes));
+  double sum = 0;
+  for (std::size_t c = 0; c < classes; ++c) {
+    const S residual = f[c] - (std::int32_t(c) == label ? target : S(0));
+    sum += double(residual) * double(residual);
+    if (gradient) gradient[c] = factor * residual;
   }
-  // ||f - t e_l||^2 = ||f||^2 - 2 t f_l + t^2, without a temporary.
-  double total = static_cast<double>(output.squaredNorm());
-  for (std::size_t j = 0; j < labels.size(); ++j)
-    total += -2.0 * double(target) * double(output(labels[j], static_cast<Eigen::Index>(j))) +
-             double(target) * double(target);
-  return total;
+  return sum;
 }
+
+/// The batch mean of L's sample losses over the columns of `output` (host memory), with the
+/// gradient written into `gradient` when it is not null.
+template <class L, class S>
+double batch_loss(const_matrix_ref<S> output, std::span<const std::int32_t> labels,
+                  matrix_ref<S>* gradient) {
+  const auto classes = std::size_t(output.rows());
+  const S inverse_n = S(1) / S(labels.size());
+  double total = 0;
+  for (Eigen::Index j = 0; j < output.cols(); ++j)
+    total += L::template sample_loss<S>(output.col(j).data(), labels[std::size_t(j)], classes,
+                                        gradient ? gradient->col(j).data() : nullptr, inverse_n);
+  return total / double(labels.size());
+}
+
 }  // namespace detail
+
+/// The Eigen-facing side every loss shares: value() and value_and_gradient() on host matrices,
+/// with the labels checked against the output.
+template <class Derived>
+struct loss_base {
+  template <class S>
+  static double value(const_matrix_ref<S> output, std::span<const std::int32_t> labels) {
+    detail::check_loss_arguments<S>(Derived::display_name, output, labels);
+    return detail::batch_loss<Derived, S>(output, labels, nullptr);
+  }
+  template <class S>
+  static double value_and_gradient(const_matrix_ref<S> output, std::span<const std::int32_t> labels,
+                                   matrix_ref<S> gradient) {
+    detail::check_loss_arguments<S>(Derived::display_name, output, labels);
+    return detail::batch_loss<Derived, S>(output, labels, &gradient);
+  }
+};
 
 }  // namespace agd

@@ -7,24 +7,16 @@
 
 namespace agd {
 
-struct MSELoss {
+struct MSELoss : loss_base<MSELoss> {
+  static constexpr const char* display_name = "MSELoss";
   static std::string name() { return "mse"; }
 
+  /// ||f - y||^2 / d_L for one sample; the gradient of the batch mean is 2 (f - y) / (d_L n).
   template <class S>
-  static double value(const_matrix_ref<S> output, std::span<const std::int32_t> labels) {
-    detail::check_loss_arguments<S>("MSELoss", output, labels);
-    return detail::sum_squared_error<S>(output, labels, nullptr) /
-           (double(output.rows()) * double(labels.size()));
-  }
-  /// d/df of the mean: 2 (f - y) / (d_L n).
-  template <class S>
-  static double value_and_gradient(const_matrix_ref<S> output, std::span<const std::int32_t> labels,
-                                   matrix_ref<S> gradient) {
-    detail::check_loss_arguments<S>("MSELoss", output, labels);
-    const double n_dl = double(output.rows()) * double(labels.size());
-    const double sum = detail::sum_squared_error<S>(output, labels, &gradient);
-    gradient *= S(2.0 / n_dl);
-    return sum / n_dl;
+  AGD_HOST_DEVICE static double sample_loss(const S* f, std::int32_t label, std::size_t classes,
+                                            S* gradient, S scale) {
+    return detail::squared_error(f, label, classes, gradient, S(2) * scale / S(classes)) /
+           double(classes);
   }
 };
 

@@ -6,24 +6,16 @@
 
 namespace agd {
 
-struct SquareLoss {
+struct SquareLoss : loss_base<SquareLoss> {
+  static constexpr const char* display_name = "SquareLoss";
   static std::string name() { return "square"; }
 
+  /// ||f - y||^2 / (2 d_L) for one sample; the gradient of the batch mean is (f - y) / (d_L n).
   template <class S>
-  static double value(const_matrix_ref<S> output, std::span<const std::int32_t> labels) {
-    detail::check_loss_arguments<S>("SquareLoss", output, labels);
-    return detail::sum_squared_error<S>(output, labels, nullptr) /
-           (2.0 * double(output.rows()) * double(labels.size()));
-  }
-  /// d/df of the batch mean: (f - y) / (d_L n).
-  template <class S>
-  static double value_and_gradient(const_matrix_ref<S> output, std::span<const std::int32_t> labels,
-                                   matrix_ref<S> gradient) {
-    detail::check_loss_arguments<S>("SquareLoss", output, labels);
-    const double n_dl = double(output.rows()) * double(labels.size());
-    const double sum = detail::sum_squared_error<S>(output, labels, &gradient);
-    gradient *= S(1.0 / n_dl);
-    return sum / (2.0 * n_dl);
+  AGD_HOST_DEVICE static double sample_loss(const S* f, std::int32_t label, std::size_t classes,
+                                            S* gradient, S scale) {
+    return detail::squared_error(f, label, classes, gradient, scale / S(classes)) /
+           (2.0 * double(classes));
   }
 };
 

@@ -14,7 +14,11 @@
 #include <cstddef>
 #include <string>
 
+#include "agd/core/elementwise.hpp"
+#include "agd/core/expression.hpp"
+#include "agd/core/kernel.hpp"
 #include "agd/core/layer.hpp"
+#include "agd/core/view.hpp"
 #include "agd/core/shape.hpp"
 #include "agd/layers/conv2d.hpp"
 #include "agd/network/shape_check.hpp"
@@ -70,40 +74,65 @@ struct residual_end_bound {
   static constexpr std::size_t weight_cols = projection::weight_cols;
   static constexpr std::size_t weight_slices = 1;
   static constexpr double agd_scale = projection::agd_scale;
-  static constexpr std::size_t workspace_size = projects ? projection::workspace_size : 0;
   static constexpr std::size_t output_rows_per_weight_row = Out.plane();
 
   static std::string name() {
     return projects ? "}+" + projection_layer::name() : std::string("}+skip");
   }
+};
+
+}  // namespace detail
+
+/// Closing a residual block on every backend: an element-wise sum, and the projection's
+/// convolution kernel when the block changes the shape.
+template <tensor_shape Skip, tensor_shape Out, class Backend>
+struct layer_kernel<detail::residual_end_bound<Skip, Out>, Backend> {
+  using end = detail::residual_end_bound<Skip, Out>;
+  using projection = layer_kernel<typename end::projection, Backend>;
 
   template <class S>
-  static void forward(const_matrix_ref<S> block, const_matrix_ref<S> skip, matrix_ref<S> y) {
-    y = block + skip;
+  static constexpr std::size_t workspace_bytes(std::size_t samples) {
+    if constexpr (end::projects)
+      return workspace_bytes_of<projection, S>(samples);
+    else
+      return 0;
   }
+
+  /// y = block + skip.
   template <class S>
-  static void forward(const_matrix_ref<S> w, const_matrix_ref<S> block, const_matrix_ref<S> skip,
-                      matrix_ref<S> y, S* workspace) {
-    projection::forward(w, skip, y, workspace);
-    y += block;
+  static void forward(typename Backend::context& context, matrix_view<const S> block,
+                      matrix_view<const S> skip, matrix_view<S> y, std::byte*) {
+    Backend::local_for_each(context, y.size(),
+                            map_expression<S, 2>(expr::x + expr::y, {block.data, skip.data},
+                                                 y.data));
+  }
+  /// y = block + P skip, P the 1x1 strided projection.
+  template <class S>
+  static void forward(typename Backend::context& context, matrix_view<const S> w,
+                      matrix_view<const S> block, matrix_view<const S> skip, matrix_view<S> y,
+                      std::byte* workspace) {
+    projection::forward(context, w, skip, y, workspace);
+    Backend::local_for_each(context, y.size(),
+                            map_expression<S, 2>(expr::x + expr::y, {y.data, block.data}, y.data));
   }
   /// Writes the skip's share of the gradient of the block's input (the block's own share is
   /// added to it when the network reaches residual_begin).
   template <class S>
-  static void backward_skip(const_matrix_ref<S> dy, matrix_ref<S> d_skip) {
-    d_skip = dy;
+  static void backward_skip(typename Backend::context& context, matrix_view<const S> dy,
+                            matrix_view<S> d_skip, std::byte*) {
+    Backend::local_for_each(context, dy.size(),
+                            map_expression<S, 1>(expr::x, {dy.data}, d_skip.data));
   }
   template <class S>
-  static void backward_skip(const_matrix_ref<S> w, const_matrix_ref<S> dy, matrix_ref<S> d_skip,
-                            S* workspace) {
-    projection::backward_inputs(w, dy, d_skip, workspace);
+  static void backward_skip(typename Backend::context& context, matrix_view<const S> w,
+                            matrix_view<const S> dy, matrix_view<S> d_skip, std::byte* workspace) {
+    projection::backward_inputs(context, w, dy, d_skip, workspace);
   }
   template <class S>
-  static void backward_weights(const_matrix_ref<S> skip, const_matrix_ref<S> dy, matrix_ref<S> dw,
-                               S* workspace) {
-    projection::backward_weights(skip, dy, dw, workspace);
+  static void backward_weights(typename Backend::context& context, matrix_view<const S> skip,
+                               matrix_view<const S> dy, matrix_view<S> dw, std::byte* workspace) {
+    projection::backward_weights(context, skip, dy, dw, workspace);
   }
 };
 
-}  // namespace detail
 }  // namespace agd

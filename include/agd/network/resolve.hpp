@@ -17,8 +17,8 @@
 
 namespace agd {
 
-template <class Scalar, class... Layers>
-class basic_sequential;
+template <class Scalar, class Backend, class... Layers>
+class basic_network;
 
 namespace detail {
 
@@ -50,8 +50,8 @@ struct flatten_element<Residual<Block...>> {
   using type = typename concat<type_list<residual_begin>, typename flatten_element<Block>::type...,
                                type_list<residual_end>>::type;
 };
-template <class Scalar, class... Block>
-struct flatten_element<Residual<basic_sequential<Scalar, Block...>>>
+template <class Scalar, class Backend, class... Block>
+struct flatten_element<Residual<basic_network<Scalar, Backend, Block...>>>
     : flatten_element<Residual<Block...>> {};
 
 template <class... Elements>
@@ -62,24 +62,12 @@ template <tensor_shape... Shapes>
 struct shape_stack {};
 
 template <class L>
-concept shape_dependent_layer = requires {
-  requires L::shape_dependent;
-};
-template <class L>
 concept declares_output_shape = requires(tensor_shape s) {
   { L::output_shape(s) } -> std::convertible_to<tensor_shape>;
 };
 template <class L>
 concept input_declaration = requires {
   requires L::declares_input;
-};
-template <class L>
-concept opens_residual = requires {
-  requires L::opens_residual;
-};
-template <class L>
-concept closes_residual = requires {
-  requires L::closes_residual;
 };
 
 /// The shape a bound layer produces from `in`: its own rule, else an element-wise layer keeps

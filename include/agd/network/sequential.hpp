@@ -1,14 +1,26 @@
-// agd::Sequential<Layers...>: a network as a type. The layer list is a Boost.Hana compile-time
-// sequence; every size, the depth L (number of weight tensors, as the paper's code counts
-// `net.parameters()`), each d_k, each AGD scale sqrt(d_k/d_{k-1}) and the parameter count are
-// constexpr, and forward and backward are unrolled over the list at compile time.
+// agd::Sequential<Layers...>: a network as a type, and its execution on a backend.
 //
-// Storage (CPU backend, Eigen): one weight and one gradient matrix per weighted layer, and one
-// activation and one activation-gradient buffer per layer, each sized from the type and a batch
-// capacity chosen at construction. Batches are columns; a batch of n <= capacity samples uses
-// the leftCols(n) block, so a training step allocates nothing. Forward and backward run on the
-// CPU pool (backend/eigen/threads.hpp): samples are split between threads, and so are the rows
-// of each weight gradient.
+// What the network is comes from agd::architecture<Layers...> (network/architecture.hpp), which
+// every network type derives from: the layer list, every shape, the depth L, each d_k, each AGD
+// scale sqrt(d_k/d_{k-1}), the parameter count and the flat parameter layout, all constexpr and
+// backend-free. basic_network<Scalar, Backend, Layers...> adds what running it needs on one
+// backend: buffers sized from the type and a batch capacity chosen at construction, and a walk
+// over the layers, unrolled at compile time, that calls each layer's kernel for that backend
+// (core/kernel.hpp). The same walk serves every backend:
+//
+// - Storage: every weight in one flat buffer, every gradient in another (the layout of the
+//   architecture), one buffer holding every layer's input batch and one its gradient. Batches
+//   are columns; a batch of n <= capacity samples is the first n columns of each block, so a
+//   training step allocates nothing.
+// - Execution: a forward or backward pass is one parallel region of the backend when no layer
+//   couples samples (each CPU thread carries its own block of samples through every layer, with
+//   no barrier between layers), else one region per layer (a coupled layer, BatchNorm, is split
+//   by channels). The weight gradients are a second region, split by rows of each dW. The CUDA
+//   backend runs a region as one "thread" that takes the whole batch on its stream.
+//
+//   using Net = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
+//   Net net(128);                                  // the CPU backend (Eigen), float
+//   Net::on<agd::cuda::device> gpu_net(128);       // the same network on CUDA (<agd/cuda.hpp>)
 #pragma once
 
 #include <algorithm>
@@ -16,7 +28,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -25,57 +36,36 @@
 
 #include <boost/hana.hpp>
 
-#include "agd/backend/eigen/threads.hpp"
+#include "agd/backend/eigen/backend.hpp"
+#include "agd/backend/eigen/conv2d.hpp"
+#include "agd/core/elementwise.hpp"
+#include "agd/core/errors.hpp"
+#include "agd/core/expression.hpp"
+#include "agd/core/kernel.hpp"
 #include "agd/core/layer.hpp"
-#include "agd/core/matrix.hpp"
-#include "agd/core/shape.hpp"
-#include "agd/network/resolve.hpp"
-#include "agd/network/shape_check.hpp"
+#include "agd/core/partition.hpp"
+#include "agd/core/status.hpp"
+#include "agd/core/view.hpp"
+#include "agd/init/orthogonal.hpp"
+#include "agd/network/architecture.hpp"
 
 namespace agd {
 
 namespace detail {
 
-template <class L>
-constexpr std::size_t weight_rows_of() {
-  if constexpr (L::has_weights)
-    return L::weight_rows;
-  else
-    return 0;
+/// Instantiates the readable kernel_error template for every layer; the static_assert inside
+/// fires on the first layer with no kernel for the backend. The residual markers are run by the
+/// network itself.
+template <class Backend, class Arch, std::size_t... I>
+consteval bool check_kernels(std::index_sequence<I...>) {
+  return (... && [] {
+    using layer = typename Arch::template layer<I>;
+    if constexpr (opens_residual<layer>)
+      return true;
+    else
+      return kernel_error::layer<I + 1, layer>::template has_no_kernel_for_backend<Backend>::value;
+  }());
 }
-template <class L>
-constexpr std::size_t weight_cols_of() {
-  if constexpr (L::has_weights)
-    return L::weight_cols;
-  else
-    return 0;
-}
-template <class L>
-constexpr std::size_t weight_slices_of() {
-  if constexpr (L::has_weights && requires { L::weight_slices; })
-    return L::weight_slices;
-  else
-    return L::has_weights ? 1 : 0;
-}
-template <class L>
-constexpr double agd_scale_of() {
-  if constexpr (L::has_weights)
-    return L::agd_scale;
-  else
-    return 0.0;
-}
-template <class L>
-constexpr std::size_t workspace_of() {
-  if constexpr (requires { L::workspace_size; })
-    return L::workspace_size;
-  else
-    return 0;
-}
-/// A layer whose output for a sample depends on the other samples of the batch (BatchNorm).
-template <class L>
-concept couples_samples = requires {
-  requires L::couples_samples;
-};
 
 template <class L>
 constexpr std::size_t output_rows_per_weight_row_of() {
@@ -85,189 +75,82 @@ constexpr std::size_t output_rows_per_weight_row_of() {
     return 1;
 }
 
-/// Compile-time facts about a resolved layer list (resolve.hpp), one array entry per layer.
-template <class Scalar, class List>
-struct layer_list_facts;
-template <class Scalar, class... Bound>
-struct layer_list_facts<Scalar, type_list<Bound...>> {
-  static constexpr std::size_t count = sizeof...(Bound);
-  static constexpr auto types = boost::hana::tuple_t<Bound...>;
-  static constexpr bool all_layers = (Layer<Bound> && ...);
-  static constexpr bool all_runnable =
-      ((LayerFor<Bound, Scalar> || opens_residual<Bound> || closes_residual<Bound>)&&...);
-  static constexpr std::array<bool, count> has_weights{Bound::has_weights...};
-  static constexpr std::array<std::size_t, count> input_sizes{Bound::input_size...};
-  static constexpr std::array<std::size_t, count> rows{weight_rows_of<Bound>()...};
-  static constexpr std::array<std::size_t, count> cols{weight_cols_of<Bound>()...};
-  static constexpr std::array<std::size_t, count> slices{weight_slices_of<Bound>()...};
-  static constexpr std::array<double, count> scales{agd_scale_of<Bound>()...};
-  static constexpr std::array<bool, count> opens{opens_residual<Bound>...};
-  static constexpr std::array<bool, count> closes{closes_residual<Bound>...};
-  static constexpr std::array<bool, count> coupled{couples_samples<Bound>...};
-  static constexpr bool any_coupled = (couples_samples<Bound> || ...);
-  static constexpr std::size_t workspace = std::max({std::size_t{0}, workspace_of<Bound>()...});
-  static std::array<std::string, count> names() { return {Bound::name()...}; }
-};
-
-/// Instantiates the readable shape_error template for every layer whose type fixes its input
-/// size; the static_assert inside fires on the first mismatch.
-template <class Types, std::size_t Count, std::array<std::size_t, Count + 1> Sizes,
-          std::size_t... I>
-consteval bool check_adjacent_shapes(std::index_sequence<I...>) {
-  return (... && [] {
-    if constexpr (I == 0) {
-      return true;
-    } else {
-      using this_layer = typename decltype(+boost::hana::at_c<I>(Types{}))::type;
-      using previous_layer = typename decltype(+boost::hana::at_c<I - 1>(Types{}))::type;
-      if constexpr (this_layer::input_size == any_size) {
-        return true;
-      } else {
-        return shape_error::layer<I + 1,
-                                  this_layer>::template expects_inputs<this_layer::input_size>::
-            template but_layer<I, previous_layer>::template produces_outputs<Sizes[I]>::value;
-      }
-    }
-  }());
-}
-
 }  // namespace detail
 
-template <class Scalar, class... Layers>
-class basic_sequential {
-  static_assert(sizeof...(Layers) > 0, "agd::Sequential needs at least one layer");
-  using facts = detail::layer_list_facts<Scalar, detail::resolved_layers_t<Layers...>>;
-  static_assert(facts::all_layers,
-                "agd::Sequential: every element of the list must model agd::Layer "
-                "(see include/agd/core/layer.hpp)");
-  static_assert(facts::all_runnable,
-                "agd::Sequential: every layer must provide forward/backward for the scalar type "
-                "(see include/agd/core/layer.hpp)");
+template <class Scalar, class Backend, class... Layers>
+class basic_network : public architecture<Layers...> {
+  static_assert(std::is_floating_point_v<Scalar>, "agd::Sequential: the scalar type must be float "
+                                                  "or double");
 
  public:
+  using architecture_type = architecture<Layers...>;
   using scalar_type = Scalar;
-  using matrix_type = matrix<Scalar>;
+  using backend_type = Backend;
+  using context_type = typename Backend::context;
   template <class OtherScalar>
-  using rebind = basic_sequential<OtherScalar, Layers...>;
-  /// The same network on another backend, e.g. Net::on<agd::cuda::device>
-  /// (include/agd/backend/cuda/sequential.hpp): only storage and kernels change.
-  template <class Backend>
-  using on = typename Backend::template network<Scalar, Layers...>;
+  using rebind = basic_network<OtherScalar, Backend, Layers...>;
+  /// The same network on another backend, e.g. Net::on<agd::cuda::device>: the same type-level
+  /// facts and scalar type; only storage and kernels change.
+  template <class OtherBackend>
+  using on = basic_network<Scalar, OtherBackend, Layers...>;
+  /// A host matrix of this scalar type (batches, weights copied out).
+  using matrix_type = matrix<Scalar>;
+  /// How the backend presents a block of its memory to users: an Eigen::Map on the CPU, a
+  /// device matrix_view on CUDA.
+  using matrix_ref = typename Backend::template matrix_ref<Scalar>;
 
-  /// The layers the network runs, as a compile-time Boost.Hana sequence of types: the list as
-  /// written, with every residual block flattened between its two markers and every
-  /// shape-dependent layer (Conv2d, pooling) bound to its input shape (resolve.hpp).
-  static constexpr auto layers = facts::types;
-  static constexpr std::size_t layer_count = facts::count;
-
-  /// shapes[i] is the C x H x W shape of the input of layer i (0-based); the last is the output.
-  static constexpr auto shapes = [] {
-    return boost::hana::unpack(layers, [](auto... layer) {
-      return detail::shapes_of<typename decltype(layer)::type...>(
-          detail::resolve_list<detail::flattened_t<Layers...>>::input_shape);
-    });
-  }();
-  /// activation_sizes[i] = shapes[i].size(): the rows of layer i's input batch.
-  static constexpr auto activation_sizes = [] {
-    std::array<std::size_t, layer_count + 1> sizes{};
-    for (std::size_t i = 0; i <= layer_count; ++i) sizes[i] = shapes[i].size();
-    return sizes;
-  }();
-  static constexpr std::size_t input_size = activation_sizes.front();
-  static constexpr std::size_t output_size = activation_sizes.back();
+  using architecture_type::activation_offsets;
+  using architecture_type::activation_sizes;
+  using architecture_type::depth;
+  using architecture_type::input_size;
+  using architecture_type::layer_count;
+  using architecture_type::output_size;
+  using architecture_type::parameter_count;
+  using architecture_type::skip_source;
+  using architecture_type::weight_cols;
+  using architecture_type::weight_index;
+  using architecture_type::weight_offsets;
+  using architecture_type::weight_rows;
 
  private:
-  static constexpr bool shapes_match =
-      detail::check_adjacent_shapes<std::remove_const_t<decltype(layers)>, layer_count,
-                                    activation_sizes>(std::make_index_sequence<layer_count>{});
-  static_assert(shapes_match,
-                "agd::Sequential: the layer shapes do not fit together (see the error above)");
+  static constexpr bool kernels_exist = detail::check_kernels<Backend, architecture_type>(
+      std::make_index_sequence<layer_count>{});
+  static_assert(kernels_exist,
+                "agd::Sequential: a layer has no kernel for this backend (see the error above)");
 
-  /// skip_source[i]: for the layer closing a residual block, the position of the layer that
-  /// opened it (its input is the skip); layer_count for every other layer.
-  static constexpr std::array<std::size_t, layer_count> skip_source = [] {
-    std::array<std::size_t, layer_count> source{};
-    std::array<std::size_t, layer_count> open{};
-    std::size_t depth_of_nesting = 0;
-    for (std::size_t i = 0; i < layer_count; ++i) {
-      source[i] = layer_count;
-      if (facts::opens[i]) open[depth_of_nesting++] = i;
-      if (facts::closes[i]) source[i] = open[--depth_of_nesting];
-    }
-    return source;
-  }();
+  template <std::size_t I>
+  using layer_at = typename architecture_type::template layer<I>;
+  template <std::size_t I>
+  using kernel_at = layer_kernel<layer_at<I>, Backend>;
 
- public:
-  /// L: the number of weight tensors (the paper's depth; Appendix B counts net.parameters()).
-  static constexpr std::size_t depth = [] {
-    std::size_t n = 0;
-    for (bool weighted : facts::has_weights) n += weighted;
-    return n;
-  }();
-  static_assert(depth > 0, "agd::Sequential: the network has no layer with weights");
-
-  /// weight_layer[k] is the position in the list of the k-th weighted layer (0-based).
-  static constexpr std::array<std::size_t, depth> weight_layer = [] {
-    std::array<std::size_t, depth> positions{};
-    for (std::size_t i = 0, k = 0; i < layer_count; ++i)
-      if (facts::has_weights[i]) positions[k++] = i;
-    return positions;
-  }();
-  /// weight_index[i] is k for the k-th weighted layer at position i (depth for the others).
-  static constexpr std::array<std::size_t, layer_count> weight_index = [] {
-    std::array<std::size_t, layer_count> index{};
-    for (std::size_t i = 0, k = 0; i < layer_count; ++i)
-      index[i] = facts::has_weights[i] ? k++ : depth;
-    return index;
-  }();
-
- private:
-  template <const auto& PerLayer>
-  static constexpr auto per_weight() {
-    std::array<std::remove_cvref_t<decltype(PerLayer[0])>, depth> out{};
-    for (std::size_t k = 0; k < depth; ++k) out[k] = PerLayer[weight_layer[k]];
-    return out;
+  /// Scratch one thread needs for the largest kernel's workspace, for a block of `samples`.
+  static constexpr std::size_t workspace_bytes(std::size_t samples) {
+    return boost::hana::unpack(
+        boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<layer_count>),
+        [samples](auto... i) {
+          std::size_t most = 0;
+          ((most = std::max(most, [&] {
+              if constexpr (detail::opens_residual<layer_at<decltype(i)::value>>)
+                return std::size_t{0};
+              else
+                return workspace_bytes_of<kernel_at<decltype(i)::value>, Scalar>(samples);
+            }())),
+           ...);
+          return (most + 63) / 64 * 64;  // a cache line apart
+        });
   }
 
  public:
-  static constexpr std::array<std::size_t, depth> weight_rows = per_weight<facts::rows>();
-  static constexpr std::array<std::size_t, depth> weight_cols = per_weight<facts::cols>();
-  /// How many matrices AGD treats weight k as (Appendix B): 1 for Dense, K*K for a K x K
-  /// convolution, whose slice s is the contiguous block of columns s*cols/slices .. +cols/slices.
-  static constexpr std::array<std::size_t, depth> weight_slices = per_weight<facts::slices>();
-  /// widths[k] = d_k for k = 0..L: d_0 the input of the first weight, d_k the output of the k-th
-  /// (for a convolution, d_k counts its output channels and d_{k-1} its weight's columns).
-  static constexpr std::array<std::size_t, depth + 1> widths = [] {
-    std::array<std::size_t, depth + 1> d{};
-    d[0] = weight_cols[0];
-    for (std::size_t k = 0; k < depth; ++k) d[k + 1] = weight_rows[k];
-    return d;
-  }();
-  /// agd_scales[k] = sqrt(d_k / d_{k-1}) for the k-th weight (0-based), Algorithm 1; divided by
-  /// sqrt(K*K) for a K x K convolution (Appendix B).
-  static constexpr std::array<double, depth> agd_scales = per_weight<facts::scales>();
-  static constexpr std::size_t parameter_count = [] {
-    std::size_t n = 0;
-    for (std::size_t k = 0; k < depth; ++k) n += weight_rows[k] * weight_cols[k];
-    return n;
-  }();
-  /// Multiply-adds of one forward pass per sample counted as 2 flops each: 2 * parameters for a
-  /// fully-connected network; a convolution's weight is applied once per output position.
-  static constexpr std::size_t forward_flops_per_sample = [] {
-    std::size_t n = 0;
-    for (std::size_t k = 0; k < depth; ++k)
-      n += 2 * weight_rows[k] * weight_cols[k] * shapes[weight_layer[k] + 1].plane();
-    return n;
-  }();
-  /// Scalars of scratch each thread needs (the largest im2row matrix; 0 without convolutions).
-  static constexpr std::size_t workspace_per_thread = facts::workspace;
-
-  explicit basic_sequential(std::size_t batch_capacity = 128) {
-    for (std::size_t k = 0; k < depth; ++k) {
-      weights_[k].setZero(idx(weight_rows[k]), idx(weight_cols[k]));
-      gradients_[k].setZero(idx(weight_rows[k]), idx(weight_cols[k]));
-    }
+  /// Buffers for batches of up to `batch_capacity` samples, sized from the type, and the
+  /// weights initialised as AGD does (orthogonal, Algorithm 1), seeded: a network is usable
+  /// as constructed. An optimiser constructed with a seed initialises it again its own way.
+  explicit basic_network(std::size_t batch_capacity = 128, std::uint64_t seed = 0) {
+    if constexpr (requires { context_.describe; })
+      context_.describe = [](const execution_status& status) { return describe_status(status); };
+    weights_.resize(parameter_count);
+    gradients_.resize(parameter_count);
     reserve(batch_capacity);
+    init::orthogonal(*this, seed);
   }
 
   /// Resizes the batch buffers (this allocates; do it outside the training loop).
@@ -275,10 +158,15 @@ class basic_sequential {
     if (batch_capacity == 0)
       throw std::invalid_argument("agd::Sequential: batch capacity must be > 0");
     capacity_ = batch_capacity;
-    for (std::size_t i = 0; i <= layer_count; ++i) {
-      activations_[i].setZero(idx(activation_sizes[i]), idx(capacity_));
-      activation_gradients_[i].setZero(idx(activation_sizes[i]), idx(capacity_));
-    }
+    activations_.resize(0);
+    activation_gradients_.resize(0);
+    activations_.resize(architecture_type::activation_size_per_sample * capacity_);
+    activation_gradients_.resize(architecture_type::activation_size_per_sample * capacity_);
+    labels_.resize(0);
+    labels_.resize(capacity_);
+    reductions_.resize(0);
+    reductions_.resize(capacity_ + result_slot_count);
+    workspace_threads_ = 0;
     reserve_workspaces();
     batch_ = 0;
   }
@@ -286,56 +174,156 @@ class basic_sequential {
   /// The number of samples in the last forward pass.
   std::size_t batch_size() const { return batch_; }
 
-  matrix_type& weight(std::size_t k) { return weights_.at(k); }
-  const matrix_type& weight(std::size_t k) const { return weights_.at(k); }
-  matrix_type& gradient(std::size_t k) { return gradients_.at(k); }
-  const matrix_type& gradient(std::size_t k) const { return gradients_.at(k); }
+  // The flat parameter store (backend memory): weight k is the weight_rows[k] x weight_cols[k]
+  // column-major matrix at weight_offsets[k], and so is its gradient.
+  Scalar* weight_data() { return weights_.data(); }
+  const Scalar* weight_data() const { return weights_.data(); }
+  Scalar* gradient_data() { return gradients_.data(); }
+  const Scalar* gradient_data() const { return gradients_.data(); }
 
-  /// Runs the network on a batch (d_0 x n, n <= capacity) and returns the d_L x n output.
-  template <class Derived>
-  auto forward(const Eigen::MatrixBase<Derived>& inputs) {
-    check_batch(static_cast<std::size_t>(inputs.rows()), static_cast<std::size_t>(inputs.cols()),
-                input_size, "forward", "inputs");
-    batch_ = static_cast<std::size_t>(inputs.cols());
-    activations_[0].leftCols(inputs.cols()) = inputs;
-    return forward_from_input_buffer();
+  matrix_view<Scalar> weight_view(std::size_t k) { return tensor(weights_.data(), k); }
+  matrix_view<const Scalar> weight_view(std::size_t k) const {
+    return tensor<const Scalar>(weights_.data(), k);
+  }
+  matrix_view<Scalar> gradient_view(std::size_t k) { return tensor(gradients_.data(), k); }
+  matrix_view<const Scalar> gradient_view(std::size_t k) const {
+    return tensor<const Scalar>(gradients_.data(), k);
+  }
+  /// Weight k as the backend presents it (an Eigen::Map into the flat store on the CPU).
+  auto weight(std::size_t k) { return present(weight_view(k)); }
+  auto weight(std::size_t k) const { return present(weight_view(k)); }
+  auto gradient(std::size_t k) { return present(gradient_view(k)); }
+  auto gradient(std::size_t k) const { return present(gradient_view(k)); }
+
+  /// Every weight, tensor after tensor in the flat layout, copied to the host (or from it).
+  std::vector<Scalar> weights_to_host() const {
+    std::vector<Scalar> host(parameter_count);
+    Backend::download(context_, weights_.data(), parameter_count, host.data());
+    Backend::synchronize(context_);
+    return host;
+  }
+  void weights_from_host(std::span<const Scalar> host) {
+    if (host.size() != parameter_count)
+      throw std::invalid_argument("agd::Sequential::weights_from_host: " +
+                                  std::to_string(host.size()) + " values given for " +
+                                  std::to_string(parameter_count) + " parameters");
+    Backend::upload(context_, host.data(), parameter_count, weights_.data());
+    Backend::synchronize(context_);
   }
 
-  /// The d_0 x capacity input buffer: fill its first n columns and call forward_batch(n) to skip
-  /// the copy forward() makes.
-  matrix_type& input_buffer() { return activations_[0]; }
+  // Batches.
+
+  /// Layer i's input block (i = layer_count: the output), all capacity columns.
+  matrix_view<Scalar> activation_view(std::size_t i) { return block(activations_.data(), i); }
+  matrix_view<const Scalar> activation_view(std::size_t i) const {
+    return block<const Scalar>(activations_.data(), i);
+  }
+  matrix_view<Scalar> activation_gradient_view(std::size_t i) {
+    return block(activation_gradients_.data(), i);
+  }
+
+  /// The d_0 x capacity input buffer: fill its first n columns and call forward_batch(n).
+  auto input_buffer() { return present(activation_view(0)); }
+
+  /// The labels of the batch in the input buffer, in backend memory (capacity entries): where
+  /// train::fit gathers them, and what the losses (loss/evaluate.hpp) read.
+  std::int32_t* label_buffer() { return labels_.data(); }
+  const std::int32_t* label_buffer() const { return labels_.data(); }
+  /// Scratch of the reductions over a batch (backend memory): one double per sample, then
+  /// result_slot_count result slots (the batch loss, the number of correct predictions).
+  static constexpr std::size_t result_slot_count = 4;
+  double* per_sample_scratch() { return reductions_.data(); }
+  double* result_slots() { return reductions_.data() + capacity_; }
+
+  /// Runs the network on the first n columns of the input buffer and returns a view of the
+  /// d_L x n output, valid until the next forward pass (zero-copy).
   auto forward_batch(std::size_t n) {
     check_batch(input_size, n, input_size, "forward_batch", "batch");
     batch_ = n;
-    return forward_from_input_buffer();
+    reserve_workspaces();
+    run_layers<true>();
+    return output();
   }
 
-  /// The d_L x n output of the last forward pass.
-  auto output() const { return activations_[layer_count].leftCols(idx(batch_)); }
+  /// The d_L x n output of the last forward pass, as a view valid until the next one.
+  auto output() { return present(activation_view(layer_count).middle_cols(0, batch_)); }
+  auto output() const {
+    return present(activation_view(layer_count).middle_cols(0, batch_));
+  }
   /// Where a loss writes dLoss/dOutput (d_L x n) for backward().
-  auto output_gradient() { return activation_gradients_[layer_count].leftCols(idx(batch_)); }
+  auto output_gradient() {
+    return present(activation_gradient_view(layer_count).middle_cols(0, batch_));
+  }
 
   /// Backpropagates the output gradient stored by the loss through the layers, filling every
   /// gradient(k) with dLoss/dW_k.
   void backward() {
-    namespace hana = boost::hana;
-    constexpr auto positions = hana::make_range(hana::size_c<0>, hana::size_c<layer_count>);
+    if (batch_ == 0)
+      throw std::logic_error("agd::Sequential::backward: no forward pass to go back through");
     reserve_workspaces();
     // Region 1: the activation gradients, last layer first, split like the forward pass.
     run_layers<false>();
     // Region 2: the weight gradients, a sum over all samples. Each thread takes a block of rows
-    // of every dW_k (row r of dW depends only on its own rows of dY; see layer.hpp).
-    cpu_pool().run([&](unsigned thread, unsigned threads) {
-      hana::for_each(positions, [&](auto position) {
+    // of every dW_k (row r of dW depends only on its own rows of dY; see core/kernel.hpp).
+    Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
+      boost::hana::for_each(positions(), [&](auto position) {
         constexpr std::size_t i = decltype(position)::value;
-        using layer = typename decltype(+hana::at_c<i>(layers))::type;
-        if constexpr (layer::has_weights) weight_gradient_layer<i>(thread, threads);
+        if constexpr (layer_at<i>::has_weights) weight_gradient_layer<i>(thread, threads);
       });
     });
   }
 
+  // The data boundary, on any backend: host matrices in, host matrices out (copies; a step in
+  // train::fit never needs them).
+
+  /// Copies a batch (d_0 x n inputs, n labels) from the host into the input and label buffers.
+  template <class Derived>
+  void load_batch(const Eigen::MatrixBase<Derived>& inputs, std::span<const std::int32_t> labels) {
+    check_batch(static_cast<std::size_t>(inputs.rows()), static_cast<std::size_t>(inputs.cols()),
+                input_size, "load_batch", "inputs");
+    if (labels.size() != static_cast<std::size_t>(inputs.cols()))
+      throw std::invalid_argument("agd::Sequential::load_batch: " + std::to_string(labels.size()) +
+                                  " labels for " + std::to_string(inputs.cols()) + " samples");
+    const matrix_type host = inputs.template cast<Scalar>();
+    Backend::upload(context_, host.data(), std::size_t(host.size()), activation_view(0).data);
+    Backend::upload(context_, labels.data(), labels.size(), labels_.data());
+    Backend::synchronize(context_);
+  }
+  /// The d_L x n output of the last forward pass, copied to the host.
+  matrix_type output_to_host() const { return block_to_host(activation_view(layer_count)); }
+  /// dLoss/dOutput (d_L x n) of the last loss with a gradient, copied to the host.
+  matrix_type output_gradient_to_host() const {
+    return block_to_host(block<const Scalar>(activation_gradients_.data(), layer_count));
+  }
+  matrix_type weight_to_host(std::size_t k) const { return tensor_to_host(weights_.data(), k); }
+  matrix_type gradient_to_host(std::size_t k) const {
+    return tensor_to_host(gradients_.data(), k);
+  }
+
+  // The CPU backend's conveniences, on Eigen matrices in host memory.
+
+  /// Runs the network on a batch (d_0 x n, n <= capacity) and returns its d_L x n output as a
+  /// matrix of its own (a copy: later passes do not change it). forward_view() gives the
+  /// zero-copy view instead.
+  template <class Derived>
+    requires(Backend::host_memory)
+  matrix_type forward(const Eigen::MatrixBase<Derived>& inputs) {
+    return forward_view(inputs);
+  }
+  /// Like forward(), but returns a view of the network's output buffer, which the next forward
+  /// pass overwrites.
+  template <class Derived>
+    requires(Backend::host_memory)
+  auto forward_view(const Eigen::MatrixBase<Derived>& inputs) {
+    check_batch(static_cast<std::size_t>(inputs.rows()), static_cast<std::size_t>(inputs.cols()),
+                input_size, "forward", "inputs");
+    input_buffer().leftCols(inputs.cols()) = inputs.template cast<Scalar>();
+    return forward_batch(static_cast<std::size_t>(inputs.cols()));
+  }
+
   /// Backward from a given output gradient (copied into the output-gradient buffer).
   template <class Derived>
+    requires(Backend::host_memory)
   void backward(const Eigen::MatrixBase<Derived>& output_gradient_value) {
     check_batch(static_cast<std::size_t>(output_gradient_value.rows()),
                 static_cast<std::size_t>(output_gradient_value.cols()), output_size, "backward",
@@ -345,38 +333,79 @@ class basic_sequential {
                                   std::to_string(output_gradient_value.cols()) +
                                   " columns but the last forward pass had " +
                                   std::to_string(batch_) + " samples");
-    output_gradient() = output_gradient_value;
+    output_gradient() = output_gradient_value.template cast<Scalar>();
     backward();
   }
 
-  /// "layer 3 (Dense<512,512>)": the weighted layer that holds weight k, for messages.
-  static std::string describe_weight(std::size_t k) {
-    static const std::array<std::string, layer_count> names = facts::names();
-    return "layer " + std::to_string(weight_layer.at(k) + 1) + " (" + names[weight_layer.at(k)] +
-           ")";
+  // The backend's execution state (its stream on CUDA), for optimisers and losses.
+  context_type& context() const { return context_; }
+
+  /// Throws agd::non_finite_error if the last step found a NaN or an infinity (on the CUDA
+  /// backend this waits for the step), naming where, and clears the status. `where` prefixes
+  /// the message ("agd::AGD::step"); `loss_name` names the loss in it.
+  void check_status(const std::string& where = "", const std::string& loss_name = "") {
+    const execution_status status = Backend::read_status(context_);
+    if (status.code == status_code::ok) return;
+    Backend::clear_status(context_);
+    throw non_finite_error((where.empty() ? "" : where + ": ") +
+                           describe_status(status, loss_name));
   }
 
-  /// One line per layer: position, name, input and output shape, weights and AGD scale.
-  static std::string summary() {
-    const auto names = facts::names();
-    std::ostringstream out;
-    out << "agd::Sequential: " << layer_count << " layers, depth L = " << depth << ", "
-        << parameter_count << " parameters\n";
-    for (std::size_t i = 0; i < layer_count; ++i) {
-      out << "  " << (i + 1) << ". " << names[i] << "  " << to_string(shapes[i]) << " -> "
-          << to_string(shapes[i + 1]);
-      if (facts::has_weights[i]) {
-        out << "  weights " << facts::rows[i] << "x" << facts::cols[i];
-        if (facts::slices[i] > 1) out << " (" << facts::slices[i] << " slices)";
-        out << "  agd scale " << facts::scales[i];
-      }
-      out << "\n";
+  static std::string describe_status(const execution_status& status,
+                                     const std::string& loss_name = "") {
+    switch (status.code) {
+      case status_code::non_finite_gradient:
+        return "the gradient of " + architecture_type::describe_weight(std::size_t(status.index)) +
+               " contains NaN or Inf; no weight was changed. Check the inputs, the loss and the "
+               "layer's backward pass.";
+      case status_code::non_finite_loss:
+        return "the " + (loss_name.empty() ? std::string() : loss_name + " ") + "loss is " +
+               std::to_string(status.value) +
+               "; no weight was changed. The network's output overflowed or the inputs are too "
+               "large.";
+      default:
+        return "no error";
     }
-    return out.str();
   }
 
  private:
-  static constexpr Eigen::Index idx(std::size_t n) { return static_cast<Eigen::Index>(n); }
+  static constexpr auto positions() {
+    return boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<layer_count>);
+  }
+
+  matrix_type block_to_host(matrix_view<const Scalar> all) const {
+    matrix_type host(Eigen::Index(all.rows), Eigen::Index(batch_));
+    Backend::download(context_, all.data, all.rows * batch_, host.data());
+    Backend::synchronize(context_);
+    return host;
+  }
+  matrix_type tensor_to_host(const Scalar* flat, std::size_t k) const {
+    matrix_type host(Eigen::Index(weight_rows.at(k)), Eigen::Index(weight_cols.at(k)));
+    Backend::download(context_, flat + weight_offsets[k], std::size_t(host.size()), host.data());
+    Backend::synchronize(context_);
+    return host;
+  }
+  template <class T = Scalar>
+  matrix_view<T> block(T* base, std::size_t i) const {
+    return {base + activation_offsets.at(i) * capacity_, activation_sizes.at(i), capacity_,
+            activation_sizes.at(i)};
+  }
+  template <class T = Scalar, class Pointer>
+  static matrix_view<T> tensor(Pointer flat, std::size_t k) {
+    return {flat + weight_offsets.at(k), weight_rows.at(k), weight_cols.at(k), weight_rows.at(k)};
+  }
+  /// A view as the backend presents it to users.
+  template <class T>
+  static auto present(matrix_view<T> v) {
+    if constexpr (Backend::host_memory) {
+      using plain = std::remove_const_t<T>;
+      using map = std::conditional_t<std::is_const_v<T>, Eigen::Map<const matrix<plain>>,
+                                     Eigen::Map<matrix<plain>>>;
+      return map(v.data, Eigen::Index(v.rows), Eigen::Index(v.cols));
+    } else {
+      return v;
+    }
+  }
 
   void check_batch(std::size_t got_rows, std::size_t got_cols, std::size_t want_rows,
                    const char* where, const char* what) const {
@@ -392,118 +421,126 @@ class basic_sequential {
           " (construct the network with a larger capacity or call reserve())");
   }
 
-  /// One im2row scratch per pool thread, sized from the type; allocates only when the pool has
-  /// grown since the last call (agd::set_threads), never in a steady training loop.
+  /// One scratch block per thread, sized from the type; allocates only when the backend has
+  /// more threads than at the last call (agd::set_threads), never in a steady training loop.
   void reserve_workspaces() {
-    if constexpr (workspace_per_thread > 0) {
-      const std::size_t threads = cpu_pool().size();
-      if (workspaces_.size() < threads) workspaces_.resize(threads);
-      for (auto& buffer : workspaces_)
-        if (buffer.size() < workspace_per_thread) buffer.resize(workspace_per_thread);
-    }
+    constexpr std::size_t nothing = workspace_bytes(1);
+    if constexpr (nothing == 0 && workspace_bytes(1 << 20) == 0) return;
+    const unsigned threads = Backend::thread_count(context_);
+    if (threads <= workspace_threads_) return;
+    workspace_per_thread_ = workspace_bytes(capacity_);
+    workspace_.resize(0);
+    workspace_.resize(workspace_per_thread_ * threads);
+    workspace_threads_ = threads;
   }
-  Scalar* workspace_of(unsigned thread) {
-    if constexpr (workspace_per_thread > 0)
-      return workspaces_[thread].data();
-    else
-      return nullptr;
+  std::byte* workspace_of(unsigned thread) {
+    return workspace_per_thread_ ? workspace_.data() + thread * workspace_per_thread_ : nullptr;
   }
 
-  // The per-layer steps below are kept out of line: inlined into one body unrolled over every
-  // layer, a 50-layer network (ResNet-18) takes the optimiser minutes to compile; out of line,
-  // each is compiled once, and a call per layer costs nothing next to its GEMMs.
-
-  /// Layer i's forward pass on the samples [first, first + count).
+  /// Layer i's forward pass on the samples [first, first + count). Out of line: inlined into one
+  /// body unrolled over every layer, a 50-layer network (ResNet-18) takes the optimiser minutes
+  /// to compile; out of line, each is compiled once, and a call per layer costs nothing next to
+  /// its GEMMs.
   template <std::size_t i>
-  [[gnu::noinline]] void forward_layer(Eigen::Index first, Eigen::Index count, Scalar* workspace) {
-    using layer = typename decltype(+boost::hana::at_c<i>(layers))::type;
-    auto x = activations_[i].middleCols(first, count);
-    auto y = activations_[i + 1].middleCols(first, count);
-    if constexpr (detail::closes_residual<layer>) {
-      auto skip = activations_[skip_source[i]].middleCols(first, count);
+  [[gnu::noinline]] void forward_layer(std::size_t first, std::size_t count,
+                                       std::byte* workspace) {
+    using layer = layer_at<i>;
+    const matrix_view<const Scalar> x = activation_view(i).middle_cols(first, count);
+    const matrix_view<Scalar> y = activation_view(i + 1).middle_cols(first, count);
+    if constexpr (detail::opens_residual<layer>) {
+      Backend::local_for_each(context_, y.size(),
+                              map_expression<Scalar, 1>(expr::x, {x.data}, y.data));
+    } else if constexpr (detail::closes_residual<layer>) {
+      const matrix_view<const Scalar> skip =
+          activation_view(skip_source[i]).middle_cols(first, count);
       if constexpr (layer::has_weights)
-        layer::template forward<Scalar>(weights_[weight_index[i]], x, skip, y, workspace);
+        kernel_at<i>::template forward<Scalar>(context_, weight_view(weight_index[i]), x, skip, y,
+                                               workspace);
       else
-        layer::template forward<Scalar>(x, skip, y);
-    } else if constexpr (detail::opens_residual<layer>) {
-      y = x;
+        kernel_at<i>::template forward<Scalar>(context_, x, skip, y, workspace);
     } else if constexpr (layer::has_weights) {
-      if constexpr (detail::workspace_of<layer>() > 0)
-        layer::template forward<Scalar>(weights_[weight_index[i]], x, y, workspace);
-      else
-        layer::template forward<Scalar>(weights_[weight_index[i]], x, y);
+      kernel_at<i>::template forward<Scalar>(context_, weight_view(weight_index[i]), x, y,
+                                             workspace);
     } else {
-      layer::template forward<Scalar>(x, y);
+      kernel_at<i>::template forward<Scalar>(context_, x, y, workspace);
     }
   }
 
   /// Layer i's backward pass to its input on the samples [first, first + count).
   template <std::size_t i>
-  [[gnu::noinline]] void backward_layer(Eigen::Index first, Eigen::Index count, Scalar* workspace) {
-    using layer = typename decltype(+boost::hana::at_c<i>(layers))::type;
-    auto dy = activation_gradients_[i + 1].middleCols(first, count);
-    auto dx = activation_gradients_[i].middleCols(first, count);
+  [[gnu::noinline]] void backward_layer(std::size_t first, std::size_t count,
+                                        std::byte* workspace) {
+    using layer = layer_at<i>;
+    const matrix_view<const Scalar> dy = activation_gradient_view(i + 1).middle_cols(first, count);
+    const matrix_view<Scalar> dx = activation_gradient_view(i).middle_cols(first, count);
     if constexpr (detail::closes_residual<layer>) {
       // y = block + skip: the block's output gets dy, the skip's input its share, to which the
       // block's own gradient is added when the pass reaches the block's opening.
-      auto d_skip = activation_gradients_[skip_source[i]].middleCols(first, count);
-      dx = dy;
+      const matrix_view<Scalar> d_skip =
+          activation_gradient_view(skip_source[i]).middle_cols(first, count);
+      Backend::local_for_each(context_, dx.size(),
+                              map_expression<Scalar, 1>(expr::x, {dy.data}, dx.data));
       if constexpr (layer::has_weights)
-        layer::template backward_skip<Scalar>(weights_[weight_index[i]], dy, d_skip, workspace);
+        kernel_at<i>::template backward_skip<Scalar>(context_, weight_view(weight_index[i]), dy,
+                                                     d_skip, workspace);
       else
-        layer::template backward_skip<Scalar>(dy, d_skip);
+        kernel_at<i>::template backward_skip<Scalar>(context_, dy, d_skip, workspace);
     } else if constexpr (i == 0) {
       // The gradient with respect to the network's input is never needed.
     } else if constexpr (detail::opens_residual<layer>) {
-      dx += dy;
+      Backend::local_for_each(
+          context_, dx.size(),
+          map_expression<Scalar, 2>(expr::x + expr::y, {dx.data, dy.data}, dx.data));
     } else if constexpr (layer::has_weights) {
-      if constexpr (detail::workspace_of<layer>() > 0)
-        layer::template backward_inputs<Scalar>(weights_[weight_index[i]], dy, dx, workspace);
-      else
-        layer::template backward_inputs<Scalar>(weights_[weight_index[i]], dy, dx);
+      kernel_at<i>::template backward_inputs<Scalar>(context_, weight_view(weight_index[i]), dy,
+                                                     dx, workspace);
     } else {
-      layer::template backward<Scalar>(activations_[i].middleCols(first, count),
-                                       activations_[i + 1].middleCols(first, count), dy, dx);
+      kernel_at<i>::template backward<Scalar>(
+          context_, activation_view(i).middle_cols(first, count),
+          activation_view(i + 1).middle_cols(first, count), dy, dx, workspace);
     }
   }
 
   /// Thread `thread`'s block of rows of dW for weighted layer i, summed over the batch.
   template <std::size_t i>
   [[gnu::noinline]] void weight_gradient_layer(unsigned thread, unsigned threads) {
-    using layer = typename decltype(+boost::hana::at_c<i>(layers))::type;
-    const Eigen::Index n = idx(batch_);
-    constexpr auto per_row = idx(detail::output_rows_per_weight_row_of<layer>());
+    using layer = layer_at<i>;
+    constexpr std::size_t per_row = detail::output_rows_per_weight_row_of<layer>();
     constexpr std::size_t input = detail::closes_residual<layer> ? skip_source[i] : i;
-    auto& dw = gradients_[weight_index[i]];
-    const auto [first, count] = split_range(dw.rows(), thread, threads, 16);
+    const auto [first, count] =
+        split_range(std::ptrdiff_t(weight_rows[weight_index[i]]), thread, threads, 16);
     if (count == 0) return;
-    auto x = activations_[input].leftCols(n);
-    auto dy = activation_gradients_[i + 1].middleRows(first * per_row, count * per_row).leftCols(n);
-    if constexpr (detail::workspace_of<layer>() > 0)
-      layer::template backward_weights<Scalar>(x, dy, dw.middleRows(first, count),
-                                               workspace_of(thread));
-    else
-      layer::template backward_weights<Scalar>(x, dy, dw.middleRows(first, count));
+    const matrix_view<const Scalar> x = activation_view(input).middle_cols(0, batch_);
+    const matrix_view<const Scalar> dy =
+        activation_gradient_view(i + 1)
+            .middle_rows(std::size_t(first) * per_row, std::size_t(count) * per_row)
+            .middle_cols(0, batch_);
+    const matrix_view<Scalar> dw =
+        gradient_view(weight_index[i]).middle_rows(std::size_t(first), std::size_t(count));
+    kernel_at<i>::template backward_weights<Scalar>(context_, x, dy, dw, workspace_of(thread));
   }
 
   /// A layer that couples samples (BatchNorm) on a block of whole channels, every sample.
   template <std::size_t i, bool Forward>
   [[gnu::noinline]] void run_coupled_layer(unsigned thread, unsigned threads) {
-    using layer = typename decltype(+boost::hana::at_c<i>(layers))::type;
-    constexpr auto plane = idx(layer::rows_per_channel);
-    const Eigen::Index n = idx(batch_);
+    using layer = layer_at<i>;
+    constexpr std::size_t plane = layer::rows_per_channel;
     const auto [first_channel, channels] =
-        split_range(idx(layer::input_size) / plane, thread, threads);
-    if (channels == 0 || (Forward == false && i == 0)) return;
-    const Eigen::Index first = first_channel * plane, rows = channels * plane;
-    auto x = activations_[i].middleRows(first, rows).leftCols(n);
-    auto y = activations_[i + 1].middleRows(first, rows).leftCols(n);
+        split_range(std::ptrdiff_t(layer::input_size / plane), thread, threads);
+    if (channels == 0 || (!Forward && i == 0)) return;
+    const std::size_t first = std::size_t(first_channel) * plane;
+    const std::size_t rows = std::size_t(channels) * plane;
+    const auto channel_block = [&](matrix_view<Scalar> v) {
+      return v.middle_rows(first, rows).middle_cols(0, batch_);
+    };
     if constexpr (Forward) {
-      layer::template forward<Scalar>(x, y);
+      kernel_at<i>::template forward<Scalar>(context_, channel_block(activation_view(i)),
+                                             channel_block(activation_view(i + 1)), workspace_of(thread));
     } else {
-      layer::template backward<Scalar>(
-          x, y, activation_gradients_[i + 1].middleRows(first, rows).leftCols(n),
-          activation_gradients_[i].middleRows(first, rows).leftCols(n));
+      kernel_at<i>::template backward<Scalar>(
+          context_, channel_block(activation_view(i)), channel_block(activation_view(i + 1)),
+          channel_block(activation_gradient_view(i + 1)), channel_block(activation_gradient_view(i)),
+          workspace_of(thread));
     }
   }
 
@@ -514,33 +551,31 @@ class basic_sequential {
   template <bool Forward>
   void run_layers() {
     namespace hana = boost::hana;
-    const Eigen::Index n = idx(batch_);
-    constexpr auto positions = [] {
-      constexpr auto ascending =
-          hana::to_tuple(hana::make_range(hana::size_c<0>, hana::size_c<layer_count>));
+    const std::size_t n = batch_;
+    constexpr auto order = [] {
       if constexpr (Forward)
-        return ascending;
+        return hana::to_tuple(positions());
       else
-        return hana::reverse(ascending);
+        return hana::reverse(hana::to_tuple(positions()));
     }();
     auto on_samples = [&](auto position, unsigned thread, unsigned threads) {
       constexpr std::size_t i = decltype(position)::value;
-      const auto [first, count] = split_range(n, thread, threads);
+      const auto [first, count] = split_range(std::ptrdiff_t(n), thread, threads);
       if (count == 0) return;
       if constexpr (Forward)
-        forward_layer<i>(first, count, workspace_of(thread));
+        forward_layer<i>(std::size_t(first), std::size_t(count), workspace_of(thread));
       else
-        backward_layer<i>(first, count, workspace_of(thread));
+        backward_layer<i>(std::size_t(first), std::size_t(count), workspace_of(thread));
     };
-    if constexpr (!facts::any_coupled) {
-      cpu_pool().run([&](unsigned thread, unsigned threads) {
-        hana::for_each(positions, [&](auto position) { on_samples(position, thread, threads); });
+    if constexpr (!architecture_type::any_coupled) {
+      Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
+        hana::for_each(order, [&](auto position) { on_samples(position, thread, threads); });
       });
     } else {
-      hana::for_each(positions, [&](auto position) {
+      hana::for_each(order, [&](auto position) {
         constexpr std::size_t i = decltype(position)::value;
-        cpu_pool().run([&](unsigned thread, unsigned threads) {
-          if constexpr (facts::coupled[i])
+        Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
+          if constexpr (architecture_type::coupled[i])
             run_coupled_layer<i, Forward>(thread, threads);
           else
             on_samples(position, thread, threads);
@@ -549,23 +584,26 @@ class basic_sequential {
     }
   }
 
-  auto forward_from_input_buffer() {
-    reserve_workspaces();
-    run_layers<true>();
-    return activations_[layer_count].leftCols(idx(batch_));
-  }
-
-  std::array<matrix_type, depth> weights_;
-  std::array<matrix_type, depth> gradients_;
-  std::array<matrix_type, layer_count + 1> activations_;
-  std::array<matrix_type, layer_count + 1> activation_gradients_;
-  std::vector<std::vector<Scalar>> workspaces_;
+  mutable context_type context_;
+  typename Backend::template buffer<Scalar> weights_;
+  typename Backend::template buffer<Scalar> gradients_;
+  typename Backend::template buffer<Scalar> activations_;
+  typename Backend::template buffer<Scalar> activation_gradients_;
+  typename Backend::template buffer<std::byte> workspace_;
+  typename Backend::template buffer<std::int32_t> labels_;
+  typename Backend::template buffer<double> reductions_;
+  std::size_t workspace_per_thread_ = 0;
+  unsigned workspace_threads_ = 0;
   std::size_t capacity_ = 0;
   std::size_t batch_ = 0;
 };
 
+/// A network of a given scalar type on the CPU backend.
+template <class Scalar, class... Layers>
+using basic_sequential = basic_network<Scalar, eigen::cpu, Layers...>;
+
 /// The network type of the public contract: float32 on the CPU backend.
 template <class... Layers>
-using Sequential = basic_sequential<float, Layers...>;
+using Sequential = basic_network<float, eigen::cpu, Layers...>;
 
 }  // namespace agd

@@ -1,15 +1,20 @@
 // Adam with torch.optim.Adam's defaults and update (no weight decay, no amsgrad):
 //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
 //   W -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-// A baseline for the paper's comparisons; initialises with PyTorch's default Kaiming-uniform.
+// A baseline for the paper's comparisons, usually initialised with PyTorch's default
+// Kaiming-uniform (give it a seed). The update is one expression (core/expression.hpp) over the
+// flat weight, gradient and moment buffers: one fused pass on every backend.
 #pragma once
 
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "agd/core/elementwise.hpp"
+#include "agd/core/expression.hpp"
 #include "agd/init/kaiming_uniform.hpp"
 #include "agd/optim/optimizer.hpp"
 
@@ -20,69 +25,125 @@ struct adam_options {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  std::uint64_t seed = 0;
-  bool initialise = true;
+  /// With a seed, (re)initialise the network as PyTorch's nn.Linear does (Kaiming-uniform);
+  /// without one, keep its weights.
+  std::optional<std::uint64_t> seed = std::nullopt;
 };
 
 template <class Net>
 class Adam {
  public:
   using scalar_type = typename Net::scalar_type;
+  using backend = typename Net::backend_type;
 
   explicit Adam(Net& net, adam_options options = {}) : net_(net), options_(options) {
-    if (!(options_.lr > 0)) throw std::invalid_argument("agd::Adam: the learning rate must be > 0");
-    if (options_.beta1 < 0 || options_.beta1 >= 1 || options_.beta2 < 0 || options_.beta2 >= 1)
+    if (!(std::isfinite(options_.lr) && options_.lr > 0))
+      throw std::invalid_argument("agd::Adam: the learning rate must be a finite number > 0, got " +
+                                  std::to_string(options_.lr));
+    if (!(options_.beta1 >= 0 && options_.beta1 < 1 && options_.beta2 >= 0 &&
+          options_.beta2 < 1))
       throw std::invalid_argument("agd::Adam: beta1 and beta2 must be in [0, 1)");
-    if (options_.initialise) init::kaiming_uniform(net_, options_.seed);
-    for (std::size_t k = 0; k < Net::depth; ++k) {
-      first_moment_[k].setZero(net_.weight(k).rows(), net_.weight(k).cols());
-      second_moment_[k].setZero(net_.weight(k).rows(), net_.weight(k).cols());
-    }
+    if (!(std::isfinite(options_.eps) && options_.eps > 0))
+      throw std::invalid_argument("agd::Adam: eps must be a finite number > 0");
+    if (options_.seed) init::kaiming_uniform(net_, *options_.seed);
+    auto& context = net_.context();
+    first_moment_.resize(Net::parameter_count);
+    second_moment_.resize(Net::parameter_count);
+    tensor_offsets_.resize(Net::depth + 1);
+    backend::upload(context, Net::tensor_offsets.data(), Net::depth + 1,
+                    tensor_offsets_.data());
+    norms_.resize(Net::depth);
+    learning_rate_.resize(1);
+    backend::upload(context, &options_.lr, 1, learning_rate_.data());
+    scalars_.resize(1);
+    backend::synchronize(context);
   }
 
+  /// One Adam step; returns the learning rate. A NaN or Inf in a gradient throws
+  /// agd::non_finite_error before any weight changes (on CUDA, when a result is next read).
   double step() {
-    detail::check_gradients_finite(net_, "agd::Adam::step");
-    ++steps_;
-    const double bias_correction1 = 1.0 - std::pow(options_.beta1, double(steps_));
-    const double bias_correction2 = 1.0 - std::pow(options_.beta2, double(steps_));
-    const auto b1 = scalar_type(options_.beta1), b2 = scalar_type(options_.beta2);
-    const auto step_size = scalar_type(options_.lr / bias_correction1);
-    const auto inverse_sqrt_bc2 = scalar_type(1.0 / std::sqrt(bias_correction2));
-    const auto eps = scalar_type(options_.eps);
-    for (std::size_t k = 0; k < Net::depth; ++k) {
-      auto g = net_.gradient(k).array();
-      auto m = first_moment_[k].array();
-      auto v = second_moment_[k].array();
-      m = b1 * m + (scalar_type(1) - b1) * g;
-      v = b2 * v + (scalar_type(1) - b2) * g.square();
-      net_.weight(k).array() -= step_size * m / (v.sqrt() * inverse_sqrt_bc2 + eps);
-    }
+    detail::check_gradients_finite(net_, tensor_offsets_.data(), norms_.data(), "agd::Adam::step");
+    auto& context = net_.context();
+    baseline_scalars* scalars = scalars_.data();
+    backend::single(context, adam_step_scalars{scalars, options_.lr, options_.beta1,
+                                               options_.beta2, backend::status_pointer(context)});
+    using namespace expr;
+    constexpr argument<0> w;
+    constexpr argument<1> g;
+    constexpr argument<2> m;
+    constexpr argument<3> v;
+    const parameter step_size(&scalars->step_size);
+    const parameter inverse_sqrt_bc2(&scalars->inverse_sqrt_bc2);
+    const auto new_m = options_.beta1 * m + (1.0 - options_.beta1) * g;
+    const auto new_v = options_.beta2 * v + (1.0 - options_.beta2) * square(g);
+    const auto new_w = w - step_size * new_m / (sqrt(new_v) * inverse_sqrt_bc2 + options_.eps);
+    scalar_type* weights = net_.weight_data();
+    detail::apply_update(
+        net_, expression_map<scalar_type, 4, decltype(make_list(new_w, new_m, new_v))>{
+                  make_list(new_w, new_m, new_v),
+                  {weights, net_.gradient_data(), first_moment_.data(), second_moment_.data()},
+                  {weights, first_moment_.data(), second_moment_.data()}});
     return options_.lr;
   }
 
   double learning_rate() const { return options_.lr; }
+  const double* learning_rate_location() const { return learning_rate_.data(); }
   std::string name() const { return "adam"; }
+  const adam_options& options() const { return options_; }
   /// Two moments per weight.
   static constexpr std::size_t state_bytes() {
     return 2 * Net::parameter_count * sizeof(scalar_type);
   }
-  /// The state a checkpoint saves and restores (agd/io/checkpoint.hpp): the moments of weight
-  /// k, and the number of steps taken, which sets the bias corrections.
-  typename Net::matrix_type& first_moment(std::size_t k) { return first_moment_.at(k); }
-  const typename Net::matrix_type& first_moment(std::size_t k) const { return first_moment_.at(k); }
-  typename Net::matrix_type& second_moment(std::size_t k) { return second_moment_.at(k); }
-  const typename Net::matrix_type& second_moment(std::size_t k) const {
-    return second_moment_.at(k);
+  /// The state a checkpoint saves and restores (agd/io/checkpoint.hpp): the moments, in the
+  /// flat layout of the weights (backend memory), and the number of steps taken, which sets the
+  /// bias corrections.
+  scalar_type* first_moment_data() { return first_moment_.data(); }
+  const scalar_type* first_moment_data() const { return first_moment_.data(); }
+  scalar_type* second_moment_data() { return second_moment_.data(); }
+  const scalar_type* second_moment_data() const { return second_moment_.data(); }
+  /// Tensor k of first moment (in the layout of weight k), on a backend whose memory is
+  /// the host's.
+  auto first_moment(std::size_t k)
+    requires(backend::host_memory)
+  {
+    return Eigen::Map<matrix<scalar_type>>(first_moment_.data() + Net::weight_offsets.at(k),
+                                           Eigen::Index(Net::weight_rows[k]),
+                                           Eigen::Index(Net::weight_cols[k]));
   }
-  std::uint64_t steps() const { return steps_; }
-  void set_steps(std::uint64_t steps) { steps_ = steps; }
+  /// Tensor k of second moment (in the layout of weight k), on a backend whose memory is
+  /// the host's.
+  auto second_moment(std::size_t k)
+    requires(backend::host_memory)
+  {
+    return Eigen::Map<matrix<scalar_type>>(second_moment_.data() + Net::weight_offsets.at(k),
+                                           Eigen::Index(Net::weight_rows[k]),
+                                           Eigen::Index(Net::weight_cols[k]));
+  }
+  /// Steps taken (kept where the steps run).
+  std::uint64_t steps() const {
+    baseline_scalars host;
+    backend::download(net_.context(), scalars_.data(), 1, &host);
+    backend::synchronize(net_.context());
+    return std::uint64_t(host.steps);
+  }
+  void set_steps(std::uint64_t steps) {
+    const baseline_scalars host{.steps = double(steps)};
+    backend::upload(net_.context(), &host, 1, scalars_.data());
+    backend::synchronize(net_.context());
+  }
 
  private:
+  template <class T>
+  using buffer = typename backend::template buffer<T>;
+
   Net& net_;
   adam_options options_;
-  std::array<typename Net::matrix_type, Net::depth> first_moment_;
-  std::array<typename Net::matrix_type, Net::depth> second_moment_;
-  std::uint64_t steps_ = 0;
+  buffer<scalar_type> first_moment_;
+  buffer<scalar_type> second_moment_;
+  buffer<std::uint64_t> tensor_offsets_;
+  buffer<double> norms_;
+  buffer<double> learning_rate_;
+  buffer<baseline_scalars> scalars_;
 };
 
 }  // namespace agd

@@ -1,6 +1,7 @@
-// The optimiser concept shared by AGD and the baselines: constructed from a network (which it
-// initialises the way the paper does for it), step() applies one update from the gradients the
-// network holds and returns the learning rate it used (AGD's eta, or the baseline's fixed lr).
+// The optimiser concept shared by AGD and the baselines: constructed from a network (which, given
+// a seed, it initialises the way the paper does for it), step() applies one update from the
+// gradients the network holds and returns the learning rate it used (AGD's eta, or the
+// baseline's fixed lr).
 #pragma once
 
 #include <concepts>
@@ -8,6 +9,8 @@
 #include <string>
 
 #include "agd/core/errors.hpp"
+#include "agd/core/status.hpp"
+#include "agd/optim/agd_math.hpp"
 
 namespace agd {
 
@@ -15,20 +18,51 @@ template <class O>
 concept Optimizer = requires(O o, const O co) {
   { o.step() } -> std::convertible_to<double>;
   { co.learning_rate() } -> std::convertible_to<double>;
+  { co.learning_rate_location() } -> std::convertible_to<const double*>;
   { co.name() } -> std::convertible_to<std::string>;
   { co.state_bytes() } -> std::convertible_to<std::size_t>;
 };
 
 namespace detail {
-/// Throws agd::non_finite_error naming the first layer whose gradient holds a NaN or Inf.
+
+/// The per-weight squared norms of the gradients (in `norms`, backend memory, one per weight),
+/// and the step marked failed if one is not finite; on a synchronous backend it throws
+/// agd::non_finite_error at once, naming the layer, before any weight changes.
 template <class Net>
-void check_gradients_finite(const Net& net, const char* where) {
-  for (std::size_t k = 0; k < Net::depth; ++k)
-    if (!net.gradient(k).allFinite())
-      throw non_finite_error(std::string(where) + ": the gradient of " + Net::describe_weight(k) +
-                             " contains NaN or Inf; no weight was changed. Check the inputs, the "
-                             "loss and the layer's backward pass.");
+void check_gradients_finite(Net& net, const std::uint64_t* tensor_offsets, double* norms,
+                            const char* where) {
+  using backend = typename Net::backend_type;
+  auto& context = net.context();
+  backend::segmented_squared_norms(context, net.gradient_data(), tensor_offsets, Net::depth,
+                                   norms);
+  backend::single(context,
+                  gradient_finite_check{norms, Net::depth, backend::status_pointer(context)});
+  if constexpr (!backend::asynchronous) net.check_status(where);
 }
+
+/// Skips an element-wise update when the step was marked failed (a device backend cannot
+/// throw before it; the host learns of it when it next reads a result).
+template <class F>
+struct unless_failed {
+  F update;
+  const execution_status* status;
+  AGD_HOST_DEVICE void operator()(std::size_t i) const {
+    if (status->code == status_code::ok) update(i);
+  }
+};
+
+/// The update pass of a baseline optimiser on the flat buffers: plain on a synchronous backend
+/// (which has thrown already if the step failed), guarded by the status on an asynchronous one.
+template <class Net, class F>
+void apply_update(Net& net, const F& update) {
+  using backend = typename Net::backend_type;
+  if constexpr (backend::asynchronous)
+    backend::for_each(net.context(), Net::parameter_count,
+                      unless_failed<F>{update, backend::status_pointer(net.context())});
+  else
+    backend::for_each(net.context(), Net::parameter_count, update);
+}
+
 }  // namespace detail
 
 }  // namespace agd

@@ -1,13 +1,18 @@
 // Stochastic gradient descent with optional momentum, as torch.optim.SGD (dampening 0, no
 // Nesterov, no weight decay): buf = momentum * buf + grad; W -= lr * buf. A baseline for the
-// paper's comparisons; initialises with PyTorch's default Kaiming-uniform like the paper's runs.
+// paper's comparisons, usually initialised with PyTorch's default Kaiming-uniform like the
+// paper's runs (give it a seed). The update is one expression over the flat buffers.
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "agd/core/elementwise.hpp"
+#include "agd/core/expression.hpp"
 #include "agd/init/kaiming_uniform.hpp"
 #include "agd/optim/optimizer.hpp"
 
@@ -16,63 +21,112 @@ namespace agd {
 struct sgd_options {
   double lr = 0.1;
   double momentum = 0.0;
-  std::uint64_t seed = 0;
-  bool initialise = true;
+  /// With a seed, (re)initialise the network as PyTorch's nn.Linear does (Kaiming-uniform);
+  /// without one, keep its weights.
+  std::optional<std::uint64_t> seed = std::nullopt;
 };
 
 template <class Net>
 class SGD {
  public:
   using scalar_type = typename Net::scalar_type;
+  using backend = typename Net::backend_type;
 
   explicit SGD(Net& net, sgd_options options = {}) : net_(net), options_(options) {
-    if (!(options_.lr > 0)) throw std::invalid_argument("agd::SGD: the learning rate must be > 0");
-    if (options_.momentum < 0 || options_.momentum >= 1)
-      throw std::invalid_argument("agd::SGD: momentum must be in [0, 1)");
-    if (options_.initialise) init::kaiming_uniform(net_, options_.seed);
-    if (options_.momentum > 0)
-      for (std::size_t k = 0; k < Net::depth; ++k)
-        velocity_[k].setZero(net_.weight(k).rows(), net_.weight(k).cols());
+    if (!(std::isfinite(options_.lr) && options_.lr > 0))
+      throw std::invalid_argument("agd::SGD: the learning rate must be a finite number > 0, got " +
+                                  std::to_string(options_.lr));
+    if (!(options_.momentum >= 0 && options_.momentum < 1))
+      throw std::invalid_argument("agd::SGD: momentum must be in [0, 1), got " +
+                                  std::to_string(options_.momentum));
+    if (options_.seed) init::kaiming_uniform(net_, *options_.seed);
+    auto& context = net_.context();
+    if (options_.momentum > 0) velocity_.resize(Net::parameter_count);
+    tensor_offsets_.resize(Net::depth + 1);
+    backend::upload(context, Net::tensor_offsets.data(), Net::depth + 1,
+                    tensor_offsets_.data());
+    norms_.resize(Net::depth);
+    learning_rate_.resize(1);
+    backend::upload(context, &options_.lr, 1, learning_rate_.data());
+    scalars_.resize(1);
+    backend::synchronize(context);
   }
 
+  /// One SGD step; returns the learning rate. A NaN or Inf in a gradient throws
+  /// agd::non_finite_error before any weight changes (on CUDA, when a result is next read).
   double step() {
-    detail::check_gradients_finite(net_, "agd::SGD::step");
-    const auto lr = scalar_type(options_.lr);
-    for (std::size_t k = 0; k < Net::depth; ++k) {
-      if (options_.momentum > 0) {
-        // PyTorch starts the buffer at the first gradient rather than at zero.
-        if (steps_ == 0)
-          velocity_[k] = net_.gradient(k);
-        else
-          velocity_[k] = scalar_type(options_.momentum) * velocity_[k] + net_.gradient(k);
-        net_.weight(k) -= lr * velocity_[k];
-      } else {
-        net_.weight(k) -= lr * net_.gradient(k);
-      }
+    detail::check_gradients_finite(net_, tensor_offsets_.data(), norms_.data(), "agd::SGD::step");
+    auto& context = net_.context();
+    baseline_scalars* scalars = scalars_.data();
+    backend::single(context, sgd_step_scalars{scalars, options_.lr, options_.momentum,
+                                              backend::status_pointer(context)});
+    using namespace expr;
+    constexpr argument<0> w;
+    constexpr argument<1> g;
+    constexpr argument<2> buf;
+    scalar_type* weights = net_.weight_data();
+    const scalar_type* gradients = net_.gradient_data();
+    if (options_.momentum > 0) {
+      const auto new_buf = parameter(&scalars->momentum) * buf + g;
+      const auto new_w = w - options_.lr * new_buf;
+      detail::apply_update(net_, expression_map<scalar_type, 3, decltype(make_list(new_w, new_buf))>{
+                                     make_list(new_w, new_buf),
+                                     {weights, gradients, velocity_.data()},
+                                     {weights, velocity_.data()}});
+    } else {
+      detail::apply_update(net_, map_expression<scalar_type, 2>(w - options_.lr * g,
+                                                                {weights, gradients}, weights));
     }
-    ++steps_;
     return options_.lr;
   }
 
   double learning_rate() const { return options_.lr; }
+  const double* learning_rate_location() const { return learning_rate_.data(); }
   std::string name() const { return "sgd"; }
   std::size_t state_bytes() const {
     return options_.momentum > 0 ? Net::parameter_count * sizeof(scalar_type) : 0;
   }
   const sgd_options& options() const { return options_; }
-  /// The state a checkpoint saves and restores (agd/io/checkpoint.hpp): the momentum buffer of
-  /// weight k (empty when momentum is 0), and the number of steps taken (the first step starts
-  /// the buffer at the gradient).
-  typename Net::matrix_type& velocity(std::size_t k) { return velocity_.at(k); }
-  const typename Net::matrix_type& velocity(std::size_t k) const { return velocity_.at(k); }
-  std::uint64_t steps() const { return steps_; }
-  void set_steps(std::uint64_t steps) { steps_ = steps; }
+  /// The state a checkpoint saves and restores (agd/io/checkpoint.hpp): the momentum buffer in
+  /// the flat layout of the weights (null when momentum is 0), and the number of steps taken
+  /// (the first step starts the buffer at the gradient).
+  scalar_type* velocity_data() { return options_.momentum > 0 ? velocity_.data() : nullptr; }
+  const scalar_type* velocity_data() const {
+    return options_.momentum > 0 ? velocity_.data() : nullptr;
+  }
+  /// Tensor k of velocity (in the layout of weight k), on a backend whose memory is
+  /// the host's.
+  auto velocity(std::size_t k)
+    requires(backend::host_memory)
+  {
+    return Eigen::Map<matrix<scalar_type>>(velocity_.data() + Net::weight_offsets.at(k),
+                                           Eigen::Index(Net::weight_rows[k]),
+                                           Eigen::Index(Net::weight_cols[k]));
+  }
+  /// Steps taken (kept where the steps run).
+  std::uint64_t steps() const {
+    baseline_scalars host;
+    backend::download(net_.context(), scalars_.data(), 1, &host);
+    backend::synchronize(net_.context());
+    return std::uint64_t(host.steps);
+  }
+  void set_steps(std::uint64_t steps) {
+    const baseline_scalars host{.steps = double(steps)};
+    backend::upload(net_.context(), &host, 1, scalars_.data());
+    backend::synchronize(net_.context());
+  }
 
  private:
+  template <class T>
+  using buffer = typename backend::template buffer<T>;
+
   Net& net_;
   sgd_options options_;
-  std::array<typename Net::matrix_type, Net::depth> velocity_;
-  std::uint64_t steps_ = 0;
+  buffer<scalar_type> velocity_;
+  buffer<std::uint64_t> tensor_offsets_;
+  buffer<double> norms_;
+  buffer<double> learning_rate_;
+  buffer<baseline_scalars> scalars_;
 };
 
 }  // namespace agd

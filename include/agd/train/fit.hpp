@@ -1,7 +1,12 @@
 // The training loop: epochs of seeded shuffled mini-batches, one optimiser step per batch, a
 // progress bar, per-epoch metrics and an optional CSV with one row per epoch. The step itself
 // (forward, loss, backward, optimiser) allocates nothing: the batch goes straight into the
-// network's input buffer and every other buffer was sized from the network type.
+// network's input and label buffers and every other buffer was sized from the network type.
+//
+// One loop for every backend. The per-step figures (loss, eta, correct predictions) are summed
+// where the step runs (training_sums, in the backend's memory), so that on CUDA a step waits for
+// nothing: the sums are read back only for a progress update, a checkpoint, an on_step callback
+// (which asks for every step's figures) and the end of the epoch.
 #pragma once
 
 #include <algorithm>
@@ -25,7 +30,9 @@
 #include "agd/data/dataset.hpp"
 #include "agd/io/csv.hpp"
 #include "agd/loss/accuracy.hpp"
+#include "agd/loss/evaluate.hpp"
 #include "agd/loss/loss.hpp"
+#include "agd/train/batch_loader.hpp"
 #include "agd/optim/optimizer.hpp"
 #include "agd/train/progress.hpp"
 
@@ -118,6 +125,9 @@ struct fit_options {
   /// and after every epoch: save the network and the optimiser there (agd::io::save_checkpoint).
   std::function<void(const training_position&)> on_checkpoint;
   std::size_t checkpoint_every_steps = 0;
+  /// Capture the training step in a CUDA Graph after a warm-up step and replay it (the CUDA
+  /// backend; the CPU runs every step as it comes). Needs no on_step callback to be faster.
+  bool capture_graph = false;
   /// Continue from a saved position (the network and optimiser must hold the state saved with
   /// it). `epochs` still counts from the start of training.
   std::optional<training_position> resume;
@@ -128,60 +138,109 @@ struct evaluation {
   double accuracy = 0;
 };
 
+/// Loss and accuracy of `net` on a whole data set, in chunks of the network's batch capacity,
+/// through a loader that has the data where the network runs.
+template <class Loss, class Net, class Loader>
+evaluation evaluate_with(Net& net, Loader& loader, std::size_t samples) {
+  double loss_sum = 0, correct = 0;
+  const std::size_t chunk = net.batch_capacity();
+  for (std::size_t first = 0; first < samples; first += chunk) {
+    const std::size_t n = std::min(chunk, samples - first);
+    loader.load_range(first, n);
+    net.forward_batch(n);
+    loss_sum += double(agd::batch_loss<Loss>(net, net.label_buffer(), false)) * double(n);
+    correct += double(agd::batch_correct(net, net.label_buffer()));
+  }
+  return {loss_sum / double(samples), correct / double(samples)};
+}
+
 /// Loss and accuracy of `net` on a whole data set, in chunks of the network's batch capacity.
 template <class Net, class Loss>
 evaluation evaluate(Net& net, Loss, const data::dataset& data) {
-  using S = typename Net::scalar_type;
-  static_assert(LossFor<Loss, S>, "agd::train::evaluate: the loss does not model agd::LossFor");
-  if (data.size() == 0) throw std::invalid_argument("agd::train::evaluate: the data set is empty");
-  if (data.input_size() != Net::input_size)
-    throw std::invalid_argument(
-        "agd::train::evaluate: the data has " + std::to_string(data.input_size()) +
-        " inputs per sample but the network expects " + std::to_string(Net::input_size));
-  double loss_sum = 0;
-  std::size_t correct = 0;
-  const std::size_t chunk = net.batch_capacity();
-  for (std::size_t first = 0; first < data.size(); first += chunk) {
-    const std::size_t n = std::min(chunk, data.size() - first);
-    net.input_buffer().leftCols(Eigen::Index(n)) =
-        data.inputs.middleCols(Eigen::Index(first), Eigen::Index(n)).template cast<S>();
-    auto output = net.forward_batch(n);
-    std::span<const std::int32_t> labels(data.labels.data() + first, n);
-    loss_sum += Loss::template value<S>(output, labels) * double(n);
-    correct += count_correct<S>(output, labels);
-  }
-  return {loss_sum / double(data.size()), double(correct) / double(data.size())};
+  static_assert(LossFor<Loss, typename Net::scalar_type>,
+                "agd::train::evaluate: the loss does not model agd::LossFor");
+  train::check_dataset<Net>(data, "agd::train::evaluate", "data set");
+  batch_loader<Net> loader(net, data);
+  return train::evaluate_with<Loss>(net, loader, data.size());
 }
 
-/// One training step on the first n columns of the network's input buffer: forward, loss,
-/// backward, optimiser. Returns the loss before the step. A NaN or Inf in the batch, the loss or
-/// a gradient throws agd::non_finite_error before any weight changes (the optimisers check the
-/// gradients).
+/// One training step on the batch in the network's input and label buffers (their first n
+/// columns and entries): forward, loss, backward, optimiser. Returns the loss before the step as
+/// the backend gives results (the value on the CPU; on CUDA a value read only when used). A NaN
+/// or Inf in the loss or a gradient stops the step before any weight changes
+/// (agd::non_finite_error; on CUDA when a result is next read).
 template <class Loss, class Net, class Opt>
-double train_step(Net& net, Opt& optimizer, std::span<const std::int32_t> labels) {
-  using S = typename Net::scalar_type;
-  const auto n = static_cast<Eigen::Index>(labels.size());
-  if (!net.input_buffer().leftCols(n).allFinite()) {
-    Eigen::Index row = 0, column = 0;
-    (!net.input_buffer().leftCols(n).array().isFinite())
-        .template cast<int>()
-        .maxCoeff(&row, &column);
-    throw non_finite_error("agd::train::train_step: input " + std::to_string(row) + " of sample " +
-                           std::to_string(column) + " in the batch is " +
-                           std::to_string(net.input_buffer()(row, column)) +
-                           "; no weight was changed. Check the data and its preprocessing.");
-  }
-  auto output = net.forward_batch(labels.size());
-  const double loss = Loss::template value_and_gradient<S>(output, labels, net.output_gradient());
-  if (!std::isfinite(loss))
-    throw non_finite_error("agd::train::train_step: the " + Loss::name() + " loss is " +
-                           std::to_string(loss) +
-                           "; no weight was changed. The network's output overflowed or the "
-                           "inputs are too large.");
+auto train_step(Net& net, Opt& optimizer, std::size_t n) {
+  net.forward_batch(n);
+  auto loss = agd::batch_loss<Loss>(net, net.label_buffer(), true);
   net.backward();
   optimizer.step();
   return loss;
 }
+
+/// One training step on the first n columns of the network's input buffer with the n labels
+/// given on the host (a CPU network). The batch is checked first: a NaN or Inf in it throws
+/// agd::non_finite_error naming the sample, and a label out of range std::invalid_argument.
+template <class Loss, class Net, class Opt>
+  requires(Net::backend_type::host_memory)
+double train_step(Net& net, Opt& optimizer, std::span<const std::int32_t> labels) {
+  const auto n = static_cast<Eigen::Index>(labels.size());
+  if (labels.empty() || labels.size() > net.batch_capacity())
+    throw std::invalid_argument("agd::train::train_step: a batch of " +
+                                std::to_string(labels.size()) +
+                                " labels does not fit the batch capacity " +
+                                std::to_string(net.batch_capacity()));
+  auto inputs = net.input_buffer().leftCols(n);
+  if (!inputs.allFinite()) {
+    Eigen::Index row = 0, column = 0;
+    (!inputs.array().isFinite()).template cast<int>().maxCoeff(&row, &column);
+    throw non_finite_error("agd::train::train_step: input " + std::to_string(row) + " of sample " +
+                           std::to_string(column) + " in the batch is " +
+                           std::to_string(inputs(row, column)) +
+                           "; no weight was changed. Check the data and its preprocessing.");
+  }
+  for (std::size_t j = 0; j < labels.size(); ++j)
+    if (labels[j] < 0 || std::size_t(labels[j]) >= Net::output_size)
+      throw std::invalid_argument("agd::train::train_step: label " + std::to_string(labels[j]) +
+                                  " of sample " + std::to_string(j) + " is outside [0, " +
+                                  std::to_string(Net::output_size) + ")");
+  std::copy(labels.begin(), labels.end(), net.label_buffer());
+  try {
+    return train::train_step<Loss>(net, optimizer, labels.size());
+  } catch (const non_finite_error& error) {
+    throw non_finite_error(std::string("agd::train::train_step: ") + error.what());
+  }
+}
+
+/// What fit sums over the steps of an epoch, where the steps run.
+struct training_sums {
+  double loss_sum = 0, eta_sum = 0;
+  double min_eta = std::numeric_limits<double>::infinity();
+  double max_eta = -std::numeric_limits<double>::infinity();
+  double correct = 0, seen = 0;
+  double last_loss = 0, last_eta = 0;
+};
+
+namespace detail {
+/// Adds one step's figures to the sums (run once per step, where the step ran).
+struct accumulate_step {
+  training_sums* sums;
+  const double* loss;
+  const double* eta;
+  const double* correct;
+  double samples;
+  AGD_HOST_DEVICE void operator()() const {
+    sums->loss_sum += *loss;
+    sums->eta_sum += *eta;
+    sums->min_eta = *eta < sums->min_eta ? *eta : sums->min_eta;
+    sums->max_eta = *eta > sums->max_eta ? *eta : sums->max_eta;
+    sums->correct += *correct;
+    sums->seen += samples;
+    sums->last_loss = *loss;
+    sums->last_eta = *eta;
+  }
+};
+}  // namespace detail
 
 inline std::string format_epoch_row(const epoch_metrics& m) {
   char row[256];
@@ -198,12 +257,12 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
                                const data::dataset& train, const data::dataset& test,
                                const fit_options& options = {}) {
   using S = typename Net::scalar_type;
+  using backend = typename Net::backend_type;
   static_assert(LossFor<Loss, S>, "agd::train::fit: the loss does not model agd::LossFor");
+  (void)loss_function;
   using clock = std::chrono::steady_clock;
-  if (train.input_size() != Net::input_size)
-    throw std::invalid_argument(
-        "agd::train::fit: the training data has " + std::to_string(train.input_size()) +
-        " inputs per sample but the network expects " + std::to_string(Net::input_size));
+  train::check_dataset<Net>(train, "agd::train::fit", "training set");
+  train::check_dataset<Net>(test, "agd::train::fit", "test set");
   const std::size_t batch = net.batch_capacity();
   if (train.size() < batch)
     throw std::invalid_argument("agd::train::fit: the training set has " +
@@ -216,7 +275,6 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   std::size_t steps_per_epoch = sampler.batches_per_epoch();
   if (options.max_steps_per_epoch)
     steps_per_epoch = std::min(steps_per_epoch, options.max_steps_per_epoch);
-  std::vector<std::int32_t> labels(batch);
   std::vector<double> step_ms(steps_per_epoch);
   const training_position start = options.resume.value_or(training_position{});
   if (start.step_in_epoch > steps_per_epoch)
@@ -232,6 +290,20 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   }
   const bool terminal = options.progress && options.log == &std::cerr && stream_is_terminal(stderr);
 
+  batch_loader<Net> train_loader(net, train);
+  batch_loader<Net> test_loader(net, test);
+  auto& context = net.context();
+  typename backend::step_graph graph(context);
+  typename backend::template buffer<training_sums> sums_buffer(1);
+  training_sums* sums = sums_buffer.data();
+  const auto read_sums = [&] {
+    training_sums host;
+    backend::download(context, sums, 1, &host);
+    backend::synchronize(context);
+    net.check_status();
+    return host;
+  };
+
   std::vector<epoch_metrics> history;
   std::size_t global_step = start.global_step;
   for (std::size_t epoch = start.epoch; epoch <= options.epochs; ++epoch) {
@@ -243,76 +315,98 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       bar.emplace(*options.log, terminal, "epoch " + std::to_string(epoch), steps_per_epoch);
     epoch_metrics m;
     m.epoch = epoch;
-    m.min_eta = std::numeric_limits<double>::infinity();
-    m.max_eta = -std::numeric_limits<double>::infinity();
-    double loss_sum = 0, eta_sum = 0;
-    std::size_t correct = 0, seen = 0;
+    training_sums initial;
     std::size_t first_step = 0;
     std::span<const std::size_t> indices;
     if (resumed) {
-      loss_sum = start.loss_sum;
-      eta_sum = start.eta_sum;
-      correct = start.correct;
-      seen = start.seen;
-      m.min_eta = start.min_eta;
-      m.max_eta = start.max_eta;
+      initial.loss_sum = start.loss_sum;
+      initial.eta_sum = start.eta_sum;
+      initial.correct = double(start.correct);
+      initial.seen = double(start.seen);
+      initial.min_eta = start.min_eta;
+      initial.max_eta = start.max_eta;
       m.steps = first_step = start.step_in_epoch;
       for (std::size_t skipped = 0; skipped < first_step; ++skipped) sampler.next(indices);
     }
+    backend::upload(context, &initial, 1, sums);
     auto position = [&](std::size_t next_epoch, std::size_t step_in_epoch) {
       training_position p;
       p.epoch = next_epoch;
       p.step_in_epoch = step_in_epoch;
       p.global_step = global_step;
       if (step_in_epoch > 0) {
-        p.loss_sum = loss_sum;
-        p.eta_sum = eta_sum;
-        p.min_eta = m.min_eta;
-        p.max_eta = m.max_eta;
-        p.correct = correct;
-        p.seen = seen;
+        const training_sums now = read_sums();
+        p.loss_sum = now.loss_sum;
+        p.eta_sum = now.eta_sum;
+        p.min_eta = now.min_eta;
+        p.max_eta = now.max_eta;
+        p.correct = std::size_t(now.correct);
+        p.seen = std::size_t(now.seen);
       }
       return p;
     };
+    train_loader.begin_epoch(sampler.epoch_order());
+    // One step, from the staged batch to the sums: the same work every time (what a step graph
+    // captures), since the batch's indices are staged in device memory beforehand.
+    const auto one_step = [&] {
+      train_loader.gather_staged();
+      train::train_step<Loss>(net, optimizer, batch);
+      // Accuracy of the batch before the step: the output is still the forward pass's.
+      agd::batch_correct(net, net.label_buffer());
+      backend::single(context, detail::accumulate_step{sums, net.result_slots(),
+                                                       optimizer.learning_rate_location(),
+                                                       net.result_slots() + 1, double(batch)});
+    };
+    const auto training_start = clock::now();
     for (std::size_t step = first_step; step < steps_per_epoch && sampler.next(indices); ++step) {
-      data::gather_batch(train, indices, net.input_buffer(), std::span<std::int32_t>(labels));
-      const auto start = clock::now();
-      double loss = 0;
+      train_loader.stage(indices);
+      const auto step_start = clock::now();
       try {
-        loss = train_step<Loss>(net, optimizer, std::span<const std::int32_t>(labels));
+        if (options.capture_graph)
+          graph.run(one_step);
+        else
+          one_step();
       } catch (const non_finite_error& error) {
         throw non_finite_error(std::string(error.what()) + " (epoch " + std::to_string(epoch) +
                                ", step " + std::to_string(step + 1) + ")");
       }
-      step_ms[step] = std::chrono::duration<double, std::milli>(clock::now() - start).count();
-      const double eta = optimizer.learning_rate();
-      correct += count_correct<S>(net.output(), std::span<const std::int32_t>(labels));
-      seen += labels.size();
-      loss_sum += loss;
-      eta_sum += eta;
-      m.min_eta = std::min(m.min_eta, eta);
-      m.max_eta = std::max(m.max_eta, eta);
+      step_ms[step] = std::chrono::duration<double, std::milli>(clock::now() - step_start).count();
       ++m.steps;
       ++global_step;
-      if (options.on_step) options.on_step(global_step, loss, eta);
+      const bool draw = bar && bar->due(m.steps);
+      if (options.on_step || draw) {
+        const training_sums now = read_sums();
+        if (options.on_step) options.on_step(global_step, now.last_loss, now.last_eta);
+        if (draw) bar->update(m.steps, now.loss_sum / double(m.steps), now.last_eta);
+      }
       if (options.on_checkpoint && options.checkpoint_every_steps &&
           global_step % options.checkpoint_every_steps == 0 && step + 1 < steps_per_epoch)
         options.on_checkpoint(position(epoch, step + 1));
-      if (bar) bar->update(m.steps, loss_sum / double(m.steps), eta);
     }
+    const training_sums totals = read_sums();
     if (bar) bar->finish();
-    m.train_loss = loss_sum / double(m.steps);
-    m.train_accuracy = double(correct) / double(seen);
-    m.mean_eta = eta_sum / double(m.steps);
-    // The median over the steps timed in this run (a resumed epoch's earlier steps were not).
-    const auto timed_begin = step_ms.begin() + std::ptrdiff_t(first_step);
-    const auto timed_end = step_ms.begin() + std::ptrdiff_t(m.steps);
-    if (timed_end > timed_begin) {
-      auto middle = timed_begin + (timed_end - timed_begin) / 2;
-      std::nth_element(timed_begin, middle, timed_end);
-      m.step_ms = *middle;
+    m.train_loss = totals.loss_sum / double(m.steps);
+    m.train_accuracy = totals.correct / totals.seen;
+    m.mean_eta = totals.eta_sum / double(m.steps);
+    m.min_eta = totals.min_eta;
+    m.max_eta = totals.max_eta;
+    if constexpr (backend::asynchronous) {
+      // A step's wall time on the host is only its launch: report the epoch's mean instead.
+      if (m.steps > first_step)
+        m.step_ms = std::chrono::duration<double, std::milli>(clock::now() - training_start)
+                        .count() /
+                    double(m.steps - first_step);
+    } else {
+      // The median over the steps timed in this run (a resumed epoch's earlier steps were not).
+      const auto timed_begin = step_ms.begin() + std::ptrdiff_t(first_step);
+      const auto timed_end = step_ms.begin() + std::ptrdiff_t(m.steps);
+      if (timed_end > timed_begin) {
+        auto middle = timed_begin + (timed_end - timed_begin) / 2;
+        std::nth_element(timed_begin, middle, timed_end);
+        m.step_ms = *middle;
+      }
     }
-    const evaluation on_test = evaluate(net, loss_function, test);
+    const evaluation on_test = train::evaluate_with<Loss>(net, test_loader, test.size());
     m.test_loss = on_test.loss;
     m.test_accuracy = on_test.accuracy;
     m.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
@@ -320,9 +414,10 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       char line[320];
       std::snprintf(line, sizeof line,
                     "epoch %zu: train loss %.4f  train acc %.2f%%  test acc %.2f%%  eta mean %.4f "
-                    "(min %.4f max %.4f)  step %.3f ms (median)  %.1f s\n",
+                    "(min %.4f max %.4f)  step %.3f ms (%s)  %.1f s\n",
                     epoch, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.mean_eta,
-                    m.min_eta, m.max_eta, m.step_ms, m.seconds);
+                    m.min_eta, m.max_eta, m.step_ms, backend::asynchronous ? "mean" : "median",
+                    m.seconds);
       *options.log << line << std::flush;
     }
     if (csv) csv->add_row(format_epoch_row(m));

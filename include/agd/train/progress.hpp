@@ -28,17 +28,23 @@ class progress_bar {
         start_(clock::now()),
         last_draw_(start_) {}
 
+  /// Whether update(step, ...) would draw: every 100 ms on a terminal, every tenth of the
+  /// epoch otherwise, and at the last step. Asked first, so that the figures (which a GPU step
+  /// keeps on the device) are read only when they are shown.
+  bool due(std::size_t step) const {
+    if (step == total_) return true;
+    if (terminal_) return clock::now() - last_draw_ >= std::chrono::milliseconds(100);
+    const std::size_t tenth = total_ >= 10 ? total_ / 10 : 1;
+    return step % tenth == 0;
+  }
+
   void update(std::size_t step, double loss, double eta) {
+    if (!due(step)) return;
     const auto now = clock::now();
-    const bool last = step == total_;
-    if (terminal_) {
-      if (!last && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    if (terminal_)
       out_ << '\r' << line(step, loss, eta, now) << std::flush;
-    } else {
-      const std::size_t tenth = total_ >= 10 ? total_ / 10 : 1;
-      if (!last && step % tenth != 0) return;
+    else
       out_ << line(step, loss, eta, now) << '\n' << std::flush;
-    }
     last_draw_ = now;
   }
 

@@ -1,27 +1,14 @@
-// im2row and its adjoint row2im: the CPU convolution as one GEMM per sample.
-//
-// For a K x K convolution with stride S and zero padding P over a C x H x W image (CHW order,
-// core/shape.hpp), im2row writes the (Ho*Wo) x (K*K*C) matrix R whose row p holds the input
-// patch under output position p, column-major, with column index (ky * K + kx) * C + c. Then
-//   Y (Ho*Wo x Cout) = R W^T,   dW = dY^T R,   dR = dY W,   dX = row2im(dR)
-// where W is Cout x (K*K*C). Ordering the columns slice by slice makes each (ky, kx) slice of
-// the kernel, the Cout x C matrix that AGD's Appendix B normalises on its own, a contiguous block
-// of W (its columns (ky*K+kx)*C .. +C), and Y's column o is output channel o's plane, so Y is
-// already the CHW output of the sample.
+// im2row and its adjoint row2im on the CPU: the patch matrix R of layers/conv_geometry.hpp for
+// one image, written (and read back) in memory order by one sequential walk, which is what a
+// CPU core does fastest (the CUDA backend computes each entry's pixel on its own instead).
 #pragma once
 
 #include <cstddef>
 
-namespace agd::cpu {
+#include "agd/layers/conv_geometry.hpp"
 
-struct conv_geometry {
-  std::size_t channels, height, width;  // input C x H x W
-  std::size_t kernel, stride, padding;
-  std::size_t out_height, out_width;
+namespace agd::eigen {
 
-  constexpr std::size_t positions() const { return out_height * out_width; }
-  constexpr std::size_t patch() const { return kernel * kernel * channels; }
-};
 
 /// Walks R (positions x patch, column-major, leading dimension positions) entry by entry, in
 /// memory order, calling visit(entry, pixel, inside): `entry` indexes R, `pixel` the CHW image
@@ -65,4 +52,4 @@ void row2im_add(const conv_geometry& g, const S* rows, S* image) {
   });
 }
 
-}  // namespace agd::cpu
+}  // namespace agd::eigen

@@ -1,0 +1,331 @@
+// agd::cuda::device, the CUDA backend: the same primitives as the CPU backend
+// (backend/eigen/backend.hpp), on an NVIDIA GPU, and no maths of its own beyond the GEMM.
+//
+//   storage         buffer<T>: device memory (cudaMalloc), zeroed, allocated only when sized;
+//   execution       one non-blocking stream per network, shared by cuBLAS and Thrust
+//                   (thrust::cuda::par_nosync.on(stream)): a training step enqueues its work and
+//                   returns; nothing in it waits for the device, allocates or copies to the host;
+//   element-wise    one Thrust for_each_n (one kernel) per pass;
+//   sums            CUB's segmented reduction, into device memory, with its temporary storage
+//                   allocated once (the first step is the warm-up that sizes it);
+//   GEMM            cuBLAS (FP32, or TF32 tensor cores when asked for; FP64 for double);
+//   results         eta, a loss: read_result() returns a device_result, which copies the value to
+//                   the host (and waits for the stream) only when converted to a number.
+//
+// Built with Thrust's host (CPP) device system instead (THRUST_DEVICE_SYSTEM ==
+// THRUST_DEVICE_SYSTEM_CPP, what the CPU-only CI does), every primitive runs on the CPU with the
+// same code above it, the GEMMs through Eigen with cuBLAS's arguments: the whole backend is
+// tested without a GPU. The backend stays asynchronous in its contract there too (results are
+// read lazily, a failed step is reported when a result is read), so the tests exercise the same
+// logic a GPU runs.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <thrust/execution_policy.h>
+#include <thrust/for_each.h>
+#include <thrust/iterator/counting_iterator.h>
+
+#include "agd/backend/cuda/graph.hpp"
+#include "agd/backend/cuda/runtime.hpp"
+#include "agd/core/errors.hpp"
+#include "agd/core/host_device.hpp"
+#include "agd/core/status.hpp"
+#include "agd/core/view.hpp"
+
+#if AGD_CUDA_DEVICE
+#include <cub/device/device_segmented_reduce.cuh>
+#include <thrust/iterator/transform_iterator.h>
+#endif
+
+namespace agd::cuda {
+
+/// Owning device memory for n values of T, zeroed when allocated. Moves, never copies.
+template <class T>
+class buffer {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  buffer() = default;
+  explicit buffer(std::size_t n) { resize(n); }
+  buffer(buffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  buffer& operator=(buffer&& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    return *this;
+  }
+  ~buffer() { release(); }
+
+  /// Allocates n zeros (this allocates and waits for the device: size buffers before
+  /// training).
+  void resize(std::size_t n) {
+    if (n == size_) return;
+    release();
+    if (n == 0) return;
+    data_ = static_cast<T*>(device_allocate(n * sizeof(T)));
+    size_ = n;
+    device_zero(data_, n * sizeof(T));
+  }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  void release() {
+    if (data_) device_free(data_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+struct device;
+
+/// A value a step left in device memory, read when it is used as a number: the conversion
+/// copies it to the host, waits for the stream, and throws agd::non_finite_error if the step
+/// (or an earlier one since the last read) met a NaN or an infinity.
+template <class T>
+class device_result {
+ public:
+  device_result(const execution_context* context, const T* value)
+      : context_(context), value_(value) {}
+  operator T() const;  // defined below, after the backend
+  T get() const { return T(*this); }
+
+ private:
+  const execution_context* context_;
+  const T* value_;
+};
+
+namespace detail {
+/// f() once, as a one-thread kernel.
+template <class F>
+struct single_task {
+  F f;
+  AGD_HOST_DEVICE void operator()(std::size_t) const { f(); }
+};
+/// The element value(segment, i) of a family of equal segments, by global index.
+template <class F>
+struct uniform_segment_value {
+  F value;
+  std::size_t size;
+  AGD_HOST_DEVICE double operator()(std::size_t global) const {
+    return value(global / size, global % size);
+  }
+};
+struct times_constant {
+  std::size_t factor;
+  AGD_HOST_DEVICE std::size_t operator()(std::size_t i) const { return i * factor; }
+};
+template <class S>
+struct squared_as_double {
+  AGD_HOST_DEVICE double operator()(S v) const { return double(v) * double(v); }
+};
+/// w -= factor[segment] * g, the segment found by binary search over the offsets (a few
+/// hundred at most, so a handful of cached loads per element).
+template <class S>
+struct segmented_scaled_update {
+  S* w;
+  const S* g;
+  const std::uint64_t* offsets;  // segments + 1
+  std::uint32_t segments;
+  const S* factors;
+  AGD_HOST_DEVICE void operator()(std::uint64_t element) const {
+    std::uint32_t low = 0, high = segments;  // offsets[low] <= element < offsets[high]
+    while (high - low > 1) {
+      const std::uint32_t middle = (low + high) / 2;
+      if (offsets[middle] <= element)
+        low = middle;
+      else
+        high = middle;
+    }
+    // A zero factor leaves the weight alone even where the gradient is NaN (0 * NaN is NaN).
+    const S factor = factors[low];
+    if (factor != S(0)) w[element] -= factor * g[element];
+  }
+};
+}  // namespace detail
+
+struct device {
+  static std::string name() { return "agd::cuda::device"; }
+  /// A step only enqueues work; results are read when asked for.
+  static constexpr bool asynchronous = true;
+  /// Views are device memory: the host reaches them through upload/download.
+  static constexpr bool host_memory = false;
+
+  template <class T>
+  using buffer = cuda::buffer<T>;
+  /// What Net::weight(k) and the batch buffers are seen as: views of device memory.
+  template <class S>
+  using matrix_ref = matrix_view<S>;
+  using context = execution_context;
+  using step_graph = cuda::step_graph;
+
+  /// The Thrust execution policy of a context: its stream, with no synchronisation after each
+  /// algorithm (par_nosync); on the host system, sequential.
+  static auto policy(context& ctx) {
+#if AGD_CUDA_DEVICE
+    return thrust::cuda::par_nosync.on(ctx.stream);
+#else
+    (void)ctx;
+    return thrust::cpp::par;
+#endif
+  }
+
+  // Execution: the whole batch in one "thread", on the stream.
+  template <class F>
+  static void parallel(context&, F&& f) {
+    f(0u, 1u);
+  }
+  static unsigned thread_count(const context&) { return 1; }
+
+  /// f(i) for i in [0, n): one kernel.
+  template <class F>
+  static void local_for_each(context& ctx, std::size_t n, const F& f) {
+    if (n == 0) return;
+    thrust::for_each_n(policy(ctx), thrust::counting_iterator<std::size_t>(0), n, f);
+  }
+  template <class F>
+  static void for_each(context& ctx, std::size_t n, const F& f) {
+    local_for_each(ctx, n, f);
+  }
+  template <class F>
+  static void single(context& ctx, const F& f) {
+    thrust::for_each_n(policy(ctx), thrust::counting_iterator<std::size_t>(0), 1,
+                       detail::single_task<F>{f});
+  }
+
+  /// out[s] = sum over i in [0, size) of value(s, i), in double, for s in [0, segments).
+  template <class F>
+  static void local_segmented_sum(context& ctx, std::size_t segments, std::size_t size,
+                                  const F& value, double* out) {
+    if (segments == 0) return;
+#if AGD_CUDA_DEVICE
+    const auto input = thrust::make_transform_iterator(thrust::counting_iterator<std::size_t>(0),
+                                                       detail::uniform_segment_value<F>{value, size});
+    const auto begins = thrust::make_transform_iterator(thrust::counting_iterator<std::size_t>(0),
+                                                        detail::times_constant{size});
+    segmented_reduce(ctx, input, out, segments, begins, begins + 1);
+#else
+    for (std::size_t s = 0; s < segments; ++s) {
+      double sum = 0;
+      for (std::size_t i = 0; i < size; ++i) sum += value(s, i);
+      out[s] = sum;
+    }
+#endif
+  }
+
+  /// out[s] = ||data[offsets[s] .. offsets[s+1])||^2, squares summed in double: one CUB
+  /// segmented reduction for every AGD slice of every layer.
+  template <class S>
+  static void segmented_squared_norms(context& ctx, const S* data, const std::uint64_t* offsets,
+                                      std::size_t segments, double* out) {
+#if AGD_CUDA_DEVICE
+    const auto squares = thrust::make_transform_iterator(data, detail::squared_as_double<S>{});
+    segmented_reduce(ctx, squares, out, segments, offsets, offsets + 1);
+#else
+    for (std::size_t s = 0; s < segments; ++s) {
+      double sum = 0;
+      for (std::uint64_t i = offsets[s]; i < offsets[s + 1]; ++i)
+        sum += double(data[i]) * double(data[i]);
+      out[s] = sum;
+    }
+#endif
+  }
+
+  /// w -= factors[s] * g over every segment with a non-zero factor: one kernel.
+  /// `elements` is the last offset (which the caller knows on the host).
+  template <class S>
+  static void segmented_update(context& ctx, S* w, const S* g, const std::uint64_t* offsets,
+                               std::size_t segments, std::size_t elements, const S* factors) {
+    thrust::for_each_n(policy(ctx), thrust::counting_iterator<std::uint64_t>(0), elements,
+                       detail::segmented_scaled_update<S>{w, g, offsets,
+                                                          std::uint32_t(segments), factors});
+  }
+
+  /// BLAS's GEMM on the stream (see runtime.hpp).
+  template <class S>
+  static void gemm(context& ctx, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
+                   std::size_t k, S alpha, const S* a, std::size_t lda, const S* b,
+                   std::size_t ldb, S beta, S* c, std::size_t ldc) {
+    cuda::gemm(ctx, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  // Memory: asynchronous copies on the stream.
+  template <class T>
+  static void upload(context& ctx, const T* host, std::size_t n, T* to) {
+    copy_bytes(ctx, to, host, n * sizeof(T), copy_kind::host_to_device);
+  }
+  template <class T>
+  static void download(context& ctx, const T* from, std::size_t n, T* host) {
+    copy_bytes(ctx, host, from, n * sizeof(T), copy_kind::device_to_host);
+  }
+  template <class T>
+  static void copy(context& ctx, const T* from, std::size_t n, T* to) {
+    copy_bytes(ctx, to, from, n * sizeof(T), copy_kind::device_to_device);
+  }
+  static void synchronize(context& ctx) { stream_synchronize(ctx); }
+
+  static execution_status read_status(context& ctx) {
+    execution_status status;
+    copy_bytes(ctx, &status, ctx.status, sizeof status, copy_kind::device_to_host);
+    stream_synchronize(ctx);
+    return status;
+  }
+  static void clear_status(context& ctx) {
+    const execution_status ok{};
+    copy_bytes(ctx, ctx.status, &ok, sizeof ok, copy_kind::host_to_device);
+    stream_synchronize(ctx);
+  }
+  static execution_status* status_pointer(context& ctx) { return ctx.status; }
+
+  template <class T>
+  static device_result<T> read_result(context& ctx, const T* value) {
+    return {&ctx, value};
+  }
+
+ private:
+#if AGD_CUDA_DEVICE
+  /// CUB's segmented sum with the context's scratch, grown (only) when a call needs more: the
+  /// first step sizes it, and a steady training loop never allocates.
+  template <class Input, class Offsets>
+  static void segmented_reduce(context& ctx, Input input, double* out, std::size_t segments,
+                               Offsets begins, Offsets ends) {
+    std::size_t bytes = 0;
+    check(cub::DeviceSegmentedReduce::Sum(nullptr, bytes, input, out, int(segments), begins, ends,
+                                          ctx.stream),
+          "cub::DeviceSegmentedReduce::Sum (size query)");
+    void* scratch = ctx.scratch(bytes);
+    check(cub::DeviceSegmentedReduce::Sum(scratch, bytes, input, out, int(segments), begins, ends,
+                                          ctx.stream),
+          "cub::DeviceSegmentedReduce::Sum");
+  }
+#endif
+};
+
+template <class T>
+device_result<T>::operator T() const {
+  auto& ctx = *const_cast<execution_context*>(context_);
+  const execution_status status = device::read_status(ctx);
+  if (status.code != status_code::ok) {
+    device::clear_status(ctx);
+    throw non_finite_error(ctx.describe ? ctx.describe(status) : std::string("a step failed"));
+  }
+  T host{};
+  copy_bytes(ctx, &host, value_, sizeof(T), copy_kind::device_to_host);
+  stream_synchronize(ctx);
+  return host;
+}
+
+}  // namespace agd::cuda

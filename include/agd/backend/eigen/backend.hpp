@@ -1,0 +1,297 @@
+// agd::eigen::cpu, the CPU backend: what a network needs from the machine it runs on, and no
+// maths of its own beyond a GEMM. The network (network/sequential.hpp), the layer kernels written
+// once (layers/), the losses and the optimisers call these primitives; the CUDA backend
+// (backend/cuda/backend.hpp) supplies the same ones.
+//
+//   storage         buffer<T>: owning, 64-byte aligned, zero-initialised, allocated only when
+//                   sized (from the network type and the batch capacity, before training);
+//   parallel        a region on the CPU pool (backend/eigen/thread_pool.hpp): the network gives
+//                   each thread its own block of samples, channels or weight rows;
+//   local_*         work on the calling thread's block: an element-wise pass (a loop the
+//                   compiler vectorises), a GEMM (Eigen's single-threaded kernels, or OpenBLAS),
+//                   per-segment sums;
+//   whole buffers   for_each, segmented_squared_norms and segmented_update spread one pass over
+//                   a flat buffer across the pool (the optimisers' passes);
+//   memory          upload/download/copy (plain copies here: the CPU's memory is the host's).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "agd/backend/eigen/threads.hpp"
+#include "agd/core/matrix.hpp"
+#include "agd/core/partition.hpp"
+#include "agd/core/status.hpp"
+#include "agd/core/view.hpp"
+
+namespace agd::eigen {
+
+/// Owning storage of n values of T: 64-byte aligned (one cache line, one AVX-512 register),
+/// zero-initialised, never reallocated except by resize().
+template <class T>
+class buffer {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  buffer() = default;
+  explicit buffer(std::size_t n) { resize(n); }
+  buffer(const buffer& other) : buffer(other.size_) {
+    if (size_) std::memcpy(data_.get(), other.data_.get(), size_ * sizeof(T));
+  }
+  buffer& operator=(const buffer& other) {
+    if (this != &other) {
+      resize(other.size_);
+      if (size_) std::memcpy(data_.get(), other.data_.get(), size_ * sizeof(T));
+    }
+    return *this;
+  }
+  buffer(buffer&&) noexcept = default;
+  buffer& operator=(buffer&&) noexcept = default;
+
+  /// Allocates n zeros (this allocates: size buffers before the training loop).
+  void resize(std::size_t n) {
+    if (n == size_) return;
+    data_.reset(n ? static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t{64}))
+                  : nullptr);
+    size_ = n;
+    if (n) std::memset(static_cast<void*>(data_.get()), 0, n * sizeof(T));
+  }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  std::size_t size() const { return size_; }
+
+ private:
+  struct aligned_delete {
+    void operator()(T* p) const { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<T[], aligned_delete> data_;
+  std::size_t size_ = 0;
+};
+
+/// An Eigen view of a block (no copy).
+template <class S>
+using map = Eigen::Map<matrix<std::remove_const_t<S>>, 0, Eigen::OuterStride<>>;
+template <class S>
+using const_map = Eigen::Map<const matrix<std::remove_const_t<S>>, 0, Eigen::OuterStride<>>;
+
+template <class S>
+map<S> as_eigen(matrix_view<S> v) {
+  return {v.data, Eigen::Index(v.rows), Eigen::Index(v.cols), Eigen::OuterStride<>(v.stride)};
+}
+template <class S>
+const_map<S> as_eigen(matrix_view<const S> v) {
+  return {v.data, Eigen::Index(v.rows), Eigen::Index(v.cols), Eigen::OuterStride<>(v.stride)};
+}
+
+struct cpu {
+  static std::string name() { return "agd::eigen::cpu"; }
+  /// Results are ready when a call returns: a step's status is read and thrown at once.
+  static constexpr bool asynchronous = false;
+  /// Backend memory is host memory: views can be read and written directly.
+  static constexpr bool host_memory = true;
+
+  template <class T>
+  using buffer = eigen::buffer<T>;
+  /// What Net::weight(k) and the batch buffers are seen as by users of this backend.
+  template <class S>
+  using matrix_ref = Eigen::Map<matrix<S>>;
+  template <class S>
+  using const_matrix_ref = Eigen::Map<const matrix<S>>;
+
+  /// The execution state a network owns: the status of its last step, and scratch for the
+  /// per-thread partial sums of the segmented norms (sized at the first step).
+  struct context {
+    execution_status status;
+    std::vector<double> partial_sums;
+  };
+
+  // Execution.
+
+  /// f(thread, threads) on every thread of the pool; returns when all are done.
+  template <class F>
+  static void parallel(context&, F&& f) {
+    cpu_pool().run(f);
+  }
+  static unsigned thread_count(const context&) { return cpu_pool().size(); }
+
+  // Work on the calling thread's block.
+
+  /// f(i) for i in [0, n), in a loop with no dependence between iterations (the compiler
+  /// vectorises it when f inlines to straight-line arithmetic).
+  template <class F>
+  static void local_for_each(context&, std::size_t n, const F& f) {
+#pragma GCC ivdep
+    for (std::size_t i = 0; i < n; ++i) f(i);
+  }
+
+  /// out[s] = sum over i in [0, size) of value(s, i), for s in [0, segments), in double.
+  template <class F>
+  static void local_segmented_sum(context&, std::size_t segments, std::size_t size,
+                                  const F& value, double* out) {
+    for (std::size_t s = 0; s < segments; ++s) {
+      double sum = 0;
+      for (std::size_t i = 0; i < size; ++i) sum += value(s, i);
+      out[s] = sum;
+    }
+  }
+
+  /// BLAS's GEMM: C (m x n) = alpha op(A) op(B) + beta C, column-major with leading dimensions,
+  /// single-threaded (the pool's threads each call it on their part).
+  template <class S>
+  static void gemm(context&, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
+                   std::size_t k, S alpha, const S* a, std::size_t lda, const S* b,
+                   std::size_t ldb, S beta, S* c, std::size_t ldc) {
+    if (m == 0 || n == 0) return;
+    const auto i = [](std::size_t v) { return Eigen::Index(v); };
+    const const_map<S> a_stored(a, i(transpose_a ? k : m), i(transpose_a ? m : k),
+                                Eigen::OuterStride<>(i(lda)));
+    const const_map<S> b_stored(b, i(transpose_b ? n : k), i(transpose_b ? k : n),
+                                Eigen::OuterStride<>(i(ldb)));
+    map<S> c_map(c, i(m), i(n), Eigen::OuterStride<>(i(ldc)));
+    if (k == 0) {
+      if (beta == S(0))
+        c_map.setZero();
+      else
+        c_map *= beta;
+      return;
+    }
+    // Eigen's product kernels take the transposes and alpha as flags: no copy of A or B is made
+    // and C is written once.
+    const auto assign = [&](const auto& product) {
+      if (beta == S(0)) {
+        c_map.noalias() = alpha * product;
+      } else {
+        if (beta != S(1)) c_map *= beta;
+        c_map.noalias() += alpha * product;
+      }
+    };
+    if (transpose_a && transpose_b)
+      assign(a_stored.transpose() * b_stored.transpose());
+    else if (transpose_a)
+      assign(a_stored.transpose() * b_stored);
+    else if (transpose_b)
+      assign(a_stored * b_stored.transpose());
+    else
+      assign(a_stored * b_stored);
+  }
+
+  // Whole flat buffers, spread over the pool.
+
+  /// f(i) for i in [0, n), each thread taking a contiguous part.
+  template <class F>
+  static void for_each(context& ctx, std::size_t n, const F& f) {
+    parallel(ctx, [&](unsigned thread, unsigned threads) {
+      const auto [first, count] = split_range(std::ptrdiff_t(n), thread, threads, 16);
+      const std::size_t begin = std::size_t(first), end = begin + std::size_t(count);
+#pragma GCC ivdep
+      for (std::size_t i = begin; i < end; ++i) f(i);
+    });
+  }
+
+  /// out[s] = ||data[offsets[s] .. offsets[s+1])||^2 for every segment: each thread takes a
+  /// part of every segment, and the parts are added in thread order (so that a run is
+  /// reproducible for a given thread count).
+  template <class S>
+  static void segmented_squared_norms(context& ctx, const S* data, const std::uint64_t* offsets,
+                                      std::size_t segments, double* out) {
+    const unsigned threads = thread_count(ctx);
+    if (ctx.partial_sums.size() < threads * segments) ctx.partial_sums.resize(threads * segments);
+    double* partial = ctx.partial_sums.data();
+    parallel(ctx, [&](unsigned thread, unsigned count) {
+      for (std::size_t s = 0; s < segments; ++s) {
+        const auto [first, size] = part(offsets, s, thread, count);
+        // Squares summed in double: a large but finite float gradient must not overflow.
+        partial[thread * segments + s] =
+            Eigen::Map<const Eigen::Matrix<S, Eigen::Dynamic, 1>>(data + first, size)
+                .template cast<double>()
+                .squaredNorm();
+      }
+    });
+    for (std::size_t s = 0; s < segments; ++s) {
+      double sum = 0;
+      for (unsigned t = 0; t < threads; ++t) sum += partial[t * segments + s];
+      out[s] = sum;
+    }
+  }
+
+  /// w -= factors[s] * g over every segment s whose factor is not zero (a zero factor leaves
+  /// the segment as it is, even where g holds a NaN); `elements` is the last offset.
+  template <class S>
+  static void segmented_update(context& ctx, S* w, const S* g, const std::uint64_t* offsets,
+                               std::size_t segments, std::size_t /*elements*/, const S* factors) {
+    parallel(ctx, [&](unsigned thread, unsigned count) {
+      for (std::size_t s = 0; s < segments; ++s) {
+        const S factor = factors[s];
+        if (factor == S(0)) continue;
+        const auto [first, size] = part(offsets, s, thread, count);
+        using vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+        Eigen::Map<vector>(w + first, size) -=
+            factor * Eigen::Map<const vector>(g + first, size);
+      }
+    });
+  }
+
+  /// f() once (the scalar steps between two passes: G, eta, the per-slice factors).
+  template <class F>
+  static void single(context&, const F& f) {
+    f();
+  }
+
+  // Memory. Backend memory is host memory, so these are copies.
+  template <class T>
+  static void upload(context&, const T* host, std::size_t n, T* to) {
+    if (n) std::memmove(static_cast<void*>(to), host, n * sizeof(T));
+  }
+  template <class T>
+  static void download(context&, const T* from, std::size_t n, T* host) {
+    if (n) std::memmove(static_cast<void*>(host), from, n * sizeof(T));
+  }
+  template <class T>
+  static void copy(context&, const T* from, std::size_t n, T* to) {
+    if (n) std::memmove(static_cast<void*>(to), from, n * sizeof(T));
+  }
+  static void synchronize(context&) {}
+  /// A result of a step (eta, a loss) as the caller receives it: here, the value itself.
+  template <class T>
+  static T read_result(context&, const T* value) {
+    return *value;
+  }
+  /// A training step to run many times (train::fit): on the CPU it simply runs each time.
+  struct step_graph {
+    explicit step_graph(context&) {}
+    template <class Step>
+    void run(Step&& step) {
+      step();
+    }
+  };
+
+  /// The status of the last step (already in host memory).
+  static execution_status read_status(context& ctx) { return ctx.status; }
+  static void clear_status(context& ctx) { ctx.status = {}; }
+  static execution_status* status_pointer(context& ctx) { return &ctx.status; }
+
+ private:
+  /// Thread `thread`'s contiguous part of segment s: (first element, count).
+  static std::pair<std::size_t, Eigen::Index> part(const std::uint64_t* offsets, std::size_t s,
+                                                   unsigned thread, unsigned threads) {
+    const auto [first, count] =
+        split_range(std::ptrdiff_t(offsets[s + 1] - offsets[s]), thread, threads, 16);
+    return {std::size_t(offsets[s]) + std::size_t(first), Eigen::Index(count)};
+  }
+};
+
+}  // namespace agd::eigen
+
+namespace agd {
+/// The default backend of agd::Sequential.
+using cpu_backend = eigen::cpu;
+}  // namespace agd
