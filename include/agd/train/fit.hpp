@@ -174,38 +174,12 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     steps_per_epoch = std::min(steps_per_epoch, options.max_steps_per_epoch);
   std::vector<std::int32_t> labels(batch);
   std::vector<double> step_ms(steps_per_epoch);
-  // What this run is, recorded in every position it hands to on_checkpoint.
-  training_position run;
-  run.seed = options.seed;
-  run.batch_size = batch;
-  run.steps_per_epoch = steps_per_epoch;
-  run.training_samples = train.size();
-  run.loss = Loss::name();
+  // What this run is, recorded in every position it hands to on_checkpoint; a resumed position
+  // must agree with it and lie before the last epoch.
+  const training_position run =
+      training_position::of_run(options.seed, batch, steps_per_epoch, train.size(), Loss::name());
+  if (options.resume) options.resume->check_resumable_by(run, options.epochs);
   const training_position start = options.resume.value_or(run);
-  if (options.resume) {
-    const auto differences = start.differences_from(run);
-    if (!differences.empty()) {
-      std::string list;
-      for (const auto& difference : differences) list += (list.empty() ? "" : ", ") + difference;
-      throw std::invalid_argument(
-          "agd::train::fit: cannot resume: the run was saved with " + list +
-          "; it would not continue the same run. Resume with the settings it was saved with, "
-          "or start a new run");
-    }
-    if (start.step_in_epoch > steps_per_epoch)
-      throw std::invalid_argument("agd::train::fit: cannot resume at step " +
-                                  std::to_string(start.step_in_epoch) + " of an epoch of " +
-                                  std::to_string(steps_per_epoch) +
-                                  " steps (a different batch size or data set?)");
-    if (start.epoch > options.epochs)
-      throw std::invalid_argument(
-          "agd::train::fit: nothing to resume: the run stands at epoch " +
-          std::to_string(start.epoch) + (start.step_in_epoch ? "" : " (not begun)") +
-          " but options.epochs is " + std::to_string(options.epochs) +
-          (start.epoch == options.epochs + 1 && start.step_in_epoch == 0
-               ? ", so it is complete; ask for more epochs to train it further"
-               : "; ask for at least " + std::to_string(start.epoch) + " epochs"));
-  }
   std::optional<io::csv_table> csv;
   if (options.csv) {
     csv.emplace(*options.csv, epoch_csv_header);

@@ -20,6 +20,7 @@
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace agd::train {
@@ -158,6 +159,47 @@ struct training_position {
     if (p.step_in_epoch == 0 && (p.seen != 0 || p.loss_sum != 0 || p.eta_sum != 0))
       throw inconsistent("at the start of an epoch the epoch's sums must be 0");
     return p;
+  }
+
+  /// The start of a run with these settings (what fit records in its positions).
+  static training_position of_run(std::uint64_t seed, std::size_t batch_size,
+                                  std::size_t steps_per_epoch, std::size_t training_samples,
+                                  std::string loss) {
+    training_position p;
+    p.seed = seed;
+    p.batch_size = batch_size;
+    p.steps_per_epoch = steps_per_epoch;
+    p.training_samples = training_samples;
+    p.loss = std::move(loss);
+    return p;
+  }
+
+  /// Throws std::invalid_argument unless the run `now` (of_run) of `epochs` epochs can continue
+  /// from this position: the same settings (each difference is listed), a step within its
+  /// epochs, and an epoch not past the last (a finished run is complete, not resumed again).
+  void check_resumable_by(const training_position& now, std::size_t epochs) const {
+    const auto differences = differences_from(now);
+    if (!differences.empty()) {
+      std::string list;
+      for (const auto& difference : differences) list += (list.empty() ? "" : ", ") + difference;
+      throw std::invalid_argument(
+          "agd::train::fit: cannot resume: the run was saved with " + list +
+          "; it would not continue the same run. Resume with the settings it was saved with, "
+          "or start a new run");
+    }
+    if (now.steps_per_epoch && step_in_epoch > *now.steps_per_epoch)
+      throw std::invalid_argument("agd::train::fit: cannot resume at step " +
+                                  std::to_string(step_in_epoch) + " of an epoch of " +
+                                  std::to_string(*now.steps_per_epoch) +
+                                  " steps (a different batch size or data set?)");
+    if (epoch > epochs)
+      throw std::invalid_argument(
+          "agd::train::fit: nothing to resume: the run stands at epoch " + std::to_string(epoch) +
+          (step_in_epoch ? "" : " (not begun)") + " but options.epochs is " +
+          std::to_string(epochs) +
+          (epoch == epochs + 1 && step_in_epoch == 0
+               ? ", so it is complete; ask for more epochs to train it further"
+               : "; ask for at least " + std::to_string(epoch) + " epochs"));
   }
 
   /// What differs between the run this position was saved from and `now` (a position fit made
