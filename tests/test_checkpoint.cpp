@@ -505,7 +505,7 @@ TEST_CASE("checkpoint: a writer killed mid-write leaves the previous checkpoint 
   CHECK(fs::file_size(temporaries.front()) < old_bytes.size());
 }
 
-TEST_CASE("checkpoint: a FIFO or directory is refused as the target; a symbolic link is followed",
+TEST_CASE("checkpoint: a FIFO or directory is refused as the target, a symbolic link followed",
           "[checkpoint]") {
   agd_test::scratch_dir dir("agd_checkpoint");
   Net net(4);
