@@ -7,10 +7,13 @@
 //   build/examples/cifar_cnn --model vgg16 --data ~/cifar-10-batches-bin --max-steps 20
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "cifar_training.hpp"
+#include "flag_checks.hpp"
 
 namespace examples {
 cifar_result train_resnet18(const cifar_settings& settings, std::ostream& log);
@@ -28,18 +31,21 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"resnet18", "vgg16"}))
       ->capture_default_str();
   app.add_option("--epochs", s.epochs, "Number of epochs")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::whole_number(1, examples::max_epochs))
       ->capture_default_str();
   app.add_option("--batch", s.batch, "Mini-batch size")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::whole_number(1, examples::max_batch))
       ->capture_default_str();
-  app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)");
+  app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)")
+      ->check(examples::whole_number(0, examples::max_steps_flag));
   app.add_option("--loss", s.loss, "mse (the official code's) or xent")
       ->check(CLI::IsMember({"mse", "xent"}))
       ->capture_default_str();
   app.add_flag("--no-augment", no_augment, "Turn off random crops and flips");
-  app.add_option("--seed", s.seed, "Seed of the initialisation, batch order and augmentation");
-  app.add_option("--threads", threads, "Threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", s.seed, "Seed of the initialisation, batch order and augmentation")
+      ->check(examples::whole_number(0, std::numeric_limits<std::uint64_t>::max()));
+  app.add_option("--threads", threads, "Threads (0: all cores)")
+      ->check(examples::whole_number(0, agd::thread_pool::max_threads));
   CLI11_PARSE(app, argc, argv);
   s.augment = !no_augment;
 

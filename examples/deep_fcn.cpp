@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
 
   try {
     agd::set_threads(common.threads);
-    const auto [train_set, test_set] = examples::load_fashion_mnist(data);
+    const auto [train_set, test_set, preprocessing] = examples::load_fashion_mnist(data);
     const agd::train::fit_options options = common.fit_options();
     const double accuracy =
         relu == "sqrt2" ? run<ScaledNet>(common.batch, train_set, test_set, options, common.seed)

@@ -3,14 +3,16 @@
 #pragma once
 
 #include <agd/agd.hpp>
-#include <agd/train/fit.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <utility>
+
+#include "flag_checks.hpp"
 
 namespace examples {
 
@@ -59,36 +61,44 @@ struct run_settings {
 
 inline void add_run_flags(CLI::App& app, run_settings& s) {
   app.add_option("--epochs", s.epochs, "Number of epochs")
-      ->check(CLI::PositiveNumber)
+      ->check(whole_number(1, max_epochs))
       ->capture_default_str();
-  app.add_option("--batch", s.batch, "Mini-batch size")
-      ->check(CLI::PositiveNumber)
+  app.add_option("--batch", s.batch, "Mini-batch size (at most the training set's size)")
+      ->check(whole_number(1, max_batch))
       ->capture_default_str();
   app.add_option("--csv", s.csv,
                  "Write one row per epoch: " + std::string(agd::train::epoch_csv_header));
   app.add_option("--threads", s.threads, "Threads of the CPU backend (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number(0, agd::thread_pool::max_threads))
       ->capture_default_str();
   app.add_option("--seed", s.seed, "Seed of the initialisation and the batch order")
+      ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
-  app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)");
+  app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)")
+      ->check(whole_number(0, max_steps_flag));
 }
 
+/// A preprocessed training and test set, and the preprocessing applied to both (which a saved
+/// model carries, so that it can later classify raw images).
+struct prepared_data {
+  agd::data::dataset train;
+  agd::data::dataset test;
+  agd::data::preprocessing inputs;
+};
+
 /// The training and test sets, preprocessed with the training set's statistics.
-inline std::pair<agd::data::dataset, agd::data::dataset> load_fashion_mnist(
-    const data_settings& s) {
+inline prepared_data load_fashion_mnist(const data_settings& s) {
   std::cerr << "loading Fashion-MNIST from " << s.data_dir << "\n";
-  auto train_set = agd::data::load_mnist_format(s.data_dir, agd::data::split::train);
-  auto test_set = agd::data::load_mnist_format(s.data_dir, agd::data::split::test);
-  if (s.inputs == "standardise") {
-    const auto statistics = agd::data::compute_standardisation(train_set);
-    agd::data::apply(statistics, train_set);
-    agd::data::apply(statistics, test_set);
-  } else {
-    agd::data::scale_to_sqrt_dim(train_set);
-    agd::data::scale_to_sqrt_dim(test_set);
-  }
-  return {std::move(train_set), std::move(test_set)};
+  prepared_data data{agd::data::load_mnist_format(s.data_dir, agd::data::split::train),
+                     agd::data::load_mnist_format(s.data_dir, agd::data::split::test),
+                     {}};
+  data.inputs =
+      s.inputs == "standardise"
+          ? agd::data::preprocessing::standardise(agd::data::compute_standardisation(data.train))
+          : agd::data::preprocessing::scale_to_sqrt_dim();
+  data.inputs.apply(data.train);
+  data.inputs.apply(data.test);
+  return data;
 }
 
 }  // namespace examples

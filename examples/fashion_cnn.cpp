@@ -29,14 +29,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"mse", "xent"}))
       ->capture_default_str();
   app.add_option("--gain", gain, "AGD gain (the paper uses 1)")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::finite_number(0, examples::max_gain, /*low_excluded=*/true))
       ->capture_default_str();
   examples::add_data_flags(app, data);
   CLI11_PARSE(app, argc, argv);
 
   try {
     agd::set_threads(run.threads);
-    const auto [train_set, test_set] = examples::load_fashion_mnist(data);
+    const auto [train_set, test_set, preprocessing] = examples::load_fashion_mnist(data);
     std::cerr << Net::summary();
     Net net(run.batch);
     agd::AGD optimizer(net, {.gain = gain, .seed = run.seed});

@@ -8,7 +8,10 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace {
@@ -32,42 +35,96 @@ struct settings {
   std::string device = "cpu";
 };
 
+/// The settings a resumed run must share with the run it continues, beyond those
+/// agd::train::fit checks itself (seed, batch size, loss, steps per epoch, training set size)
+/// and load_checkpoint checks (network, optimiser): saved in the checkpoint as "run.*" strings.
+std::map<std::string, std::string> run_metadata(const settings& s) {
+  auto exact = [](double v) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", v);
+    return std::string(text);
+  };
+  std::map<std::string, std::string> metadata{{"run.inputs", s.data.inputs},
+                                              {"run.threads", std::to_string(agd::threads())}};
+  if (s.optimizer == "agd") metadata["run.gain"] = exact(s.gain);
+  if (s.lr) metadata["run.lr"] = exact(*s.lr);
+  if (s.optimizer == "sgd") metadata["run.momentum"] = exact(s.momentum);
+  return metadata;
+}
+
+/// Refuses to resume a run saved with other settings (it would not continue the same run), and
+/// says so when only the thread count differs (the results then agree to rounding only).
+void check_resumed_settings(const std::map<std::string, std::string>& saved, const settings& s) {
+  const auto flag_of = [](const std::string& key) { return "--" + key.substr(4); };
+  std::string differences;
+  for (const auto& [key, value] : run_metadata(s)) {
+    const auto found = saved.find(key);
+    if (found == saved.end() || found->second == value) continue;
+    if (key == "run.threads") {
+      std::cerr << "fashion_mnist: note: the run was saved with " << found->second
+                << " threads and continues with " << value
+                << ": the results agree to rounding, not bit for bit\n";
+      continue;
+    }
+    differences += (differences.empty() ? "" : ", ") + flag_of(key) + " " + found->second +
+                   " (now " + value + ")";
+  }
+  if (!differences.empty())
+    throw std::runtime_error("cannot resume from " + s.resume + ": it was saved with " +
+                             differences +
+                             "; resume with the flags it was saved with, or start a new run");
+}
+
 template <class Loss, class Opt>
-double train(Net& net, Opt& optimizer, const agd::data::dataset& train_set,
-             const agd::data::dataset& test_set, const settings& s) {
+double train(Net& net, Opt& optimizer, const examples::prepared_data& data, const settings& s) {
   agd::train::fit_options options = s.run.fit_options();
   if (!s.resume.empty()) {
     const auto info = agd::io::load_checkpoint(s.resume, net, optimizer);
+    check_resumed_settings(info.extra, s);
     options.resume = agd::train::training_position::from_metadata(info.extra);
-    std::cerr << "resumed from " << s.resume << " at epoch " << options.resume->epoch << ", step "
-              << options.resume->step_in_epoch << " of it (" << options.resume->global_step
-              << " steps in all)\n";
+    const agd::train::training_position& at = *options.resume;
+    if (at.epoch > options.epochs) {
+      if (at.epoch != options.epochs + 1 || at.step_in_epoch != 0)
+        throw std::runtime_error(s.resume + " stands at step " + std::to_string(at.step_in_epoch) +
+                                 " of epoch " + std::to_string(at.epoch) + ", beyond --epochs " +
+                                 std::to_string(options.epochs) + "; pass --epochs " +
+                                 std::to_string(at.epoch) + " or more to continue it");
+      // Running the finished command again: nothing to train; report where it ended.
+      std::cerr << "the run in " << s.resume << " is complete (" << options.epochs
+                << " epochs); pass a larger --epochs to train it further\n";
+      return agd::evaluate(net, Loss{}, data.test).accuracy;
+    }
+    std::cerr << "resumed from " << s.resume << " at epoch " << at.epoch << ", step "
+              << at.step_in_epoch << " of it (" << at.global_step << " steps in all)\n";
   }
   if (!s.checkpoint.empty()) {
     options.checkpoint_every_steps = s.checkpoint_every;
     options.on_checkpoint = [&](const agd::train::training_position& position) {
-      agd::io::save_checkpoint(
-          s.checkpoint, net, optimizer,
-          {.step = position.global_step, .epoch = position.epoch, .extra = position.to_metadata()});
+      auto extra = position.to_metadata();
+      extra.merge(run_metadata(s));
+      agd::io::save_checkpoint(s.checkpoint, net, optimizer,
+                               {.step = position.global_step,
+                                .epoch = position.epoch,
+                                .extra = std::move(extra),
+                                .preprocessing = data.inputs});
     };
   }
-  const auto history = agd::train::fit(net, optimizer, Loss{}, train_set, test_set, options);
+  const auto history = agd::train::fit(net, optimizer, Loss{}, data.train, data.test, options);
   return history.back().test_accuracy;
 }
 
 template <class Loss>
-double train_with_optimizer(Net& net, const agd::data::dataset& train_set,
-                            const agd::data::dataset& test_set, const settings& s) {
+double train_with_optimizer(Net& net, const examples::prepared_data& data, const settings& s) {
   if (s.optimizer == "agd") {
     agd::AGD optimizer(net, {.gain = s.gain, .seed = s.run.seed});
-    return train<Loss>(net, optimizer, train_set, test_set, s);
+    return train<Loss>(net, optimizer, data, s);
   }
   if (s.optimizer == "adam") {
     agd::Adam optimizer(net, {.lr = s.lr.value_or(1e-3), .seed = s.run.seed});
-    return train<Loss>(net, optimizer, train_set, test_set, s);
+    return train<Loss>(net, optimizer, data, s);
   }
   agd::SGD optimizer(net, {.lr = s.lr.value_or(0.1), .momentum = s.momentum, .seed = s.run.seed});
-  return train<Loss>(net, optimizer, train_set, test_set, s);
+  return train<Loss>(net, optimizer, data, s);
 }
 
 }  // namespace
@@ -85,22 +142,24 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"agd", "adam", "sgd"}))
       ->capture_default_str();
   app.add_option("--lr", s.lr, "Learning rate of adam (default 1e-3) or sgd (default 0.1)")
-      ->check(CLI::PositiveNumber);
+      ->check(examples::finite_number(0, examples::max_learning_rate, /*low_excluded=*/true));
   app.add_option("--momentum", s.momentum, "SGD momentum")
-      ->check(CLI::Range(0.0, 0.999))
+      ->check(examples::finite_number(0, 0.999))
       ->capture_default_str();
   app.add_option("--gain", s.gain, "AGD gain (the paper uses 1)")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::finite_number(0, examples::max_gain, /*low_excluded=*/true))
       ->capture_default_str();
   examples::add_data_flags(app, s.data);
   app.add_option("--checkpoint", s.checkpoint,
-                 "Save the weights and optimiser state here (safetensors, written atomically) "
-                 "after every epoch");
+                 "Save the weights, the optimiser state and the input preprocessing here "
+                 "(safetensors, written atomically; a symbolic link is followed) after every "
+                 "epoch");
   app.add_option("--checkpoint-every", s.checkpoint_every,
-                 "Also save every N steps (0: only after each epoch)");
+                 "Also save every N steps (0: only after each epoch)")
+      ->check(examples::whole_number(0, examples::max_steps_flag));
   app.add_option("--resume", s.resume,
                  "Continue the run saved in this checkpoint (same flags and seed: it goes on bit "
-                 "for bit)");
+                 "for bit; other flags are refused)");
   app.add_option("--device", s.device,
                  "cpu, or cuda: the CUDA build of this example, fashion_mnist_cuda")
       ->check(CLI::IsMember({"cpu", "cuda"}))
@@ -118,19 +177,30 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // Paths that cannot be written are reported now, not after the first epoch.
+    if (!s.checkpoint.empty()) agd::io::check_writable(s.checkpoint, "--checkpoint");
+    if (!s.run.csv.empty()) agd::io::check_writable(s.run.csv, "--csv");
     agd::set_threads(s.run.threads);
-    const auto [train_set, test_set] = examples::load_fashion_mnist(s.data);
+    const examples::prepared_data data = examples::load_fashion_mnist(s.data);
+    // Before the network's buffers (batch x width each) are allocated for it.
+    if (s.run.batch > data.train.size())
+      throw std::invalid_argument("--batch " + std::to_string(s.run.batch) +
+                                  " is larger than the training set (" +
+                                  std::to_string(data.train.size()) + " samples)");
     Net net(s.run.batch);
     std::cerr << Net::summary() << "optimizer " << s.optimizer << ", loss " << s.loss << ", batch "
               << s.run.batch << ", " << agd::gemm_backend() << " GEMM\n";
     double accuracy = 0;
     if (s.loss == "mse")
-      accuracy = train_with_optimizer<agd::MSELoss>(net, train_set, test_set, s);
+      accuracy = train_with_optimizer<agd::MSELoss>(net, data, s);
     else if (s.loss == "square")
-      accuracy = train_with_optimizer<agd::SquareLoss>(net, train_set, test_set, s);
+      accuracy = train_with_optimizer<agd::SquareLoss>(net, data, s);
     else
-      accuracy = train_with_optimizer<agd::CrossEntropyLoss>(net, train_set, test_set, s);
+      accuracy = train_with_optimizer<agd::CrossEntropyLoss>(net, data, s);
     std::printf("final test accuracy: %.2f%%\n", 100 * accuracy);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "fashion_mnist: out of memory; try a smaller --batch\n";
+    return 1;
   } catch (const std::exception& error) {
     std::cerr << "fashion_mnist: " << error.what() << "\n";
     return 1;

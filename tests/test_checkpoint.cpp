@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -388,9 +389,9 @@ TEST_CASE("checkpoint: corrupt files are refused with the file, tensor and probl
     load_fails_with(join(parts.header, parts.data), "tensor 'layers.0.weight' holds nan at [0, 5]");
   }
   SECTION("a missing file") {
-    CHECK_THROWS_WITH(agd::io::load_checkpoint(saved.dir.path / "none.safetensors", net, optimizer),
-                      Catch::Contains("none.safetensors") &&
-                          Catch::Contains("cannot open it: No such file or directory"));
+    CHECK_THROWS_WITH(
+        agd::io::load_checkpoint(saved.dir.path / "none.safetensors", net, optimizer),
+        Catch::Contains("none.safetensors") && Catch::Contains("does not exist; check the path"));
   }
 }
 
@@ -446,8 +447,9 @@ TEST_CASE("checkpoint: a failed write keeps the previous checkpoint and leaves n
 
   CHECK_THROWS_WITH(
       agd::io::save_checkpoint(saved.dir.path / "no" / "such.safetensors", changed, optimizer),
-      Catch::Contains("cannot create the temporary file") &&
-          Catch::Contains("does the directory exist"));
+      Catch::StartsWith("agd::io::save_checkpoint: ") &&
+          Catch::Contains("the directory '" + (saved.dir.path / "no").string() +
+                          "' does not exist"));
   CHECK_THROWS_WITH(
       agd::io::save_checkpoint(saved.file, changed, optimizer, {.extra = {{"agd.seed", "1"}}}),
       Catch::Contains("\"agd.seed\" starts with \"agd.\", which is reserved"));
@@ -493,9 +495,39 @@ TEST_CASE("checkpoint: a writer killed mid-write leaves the previous checkpoint 
   agd::SGD loaded_optimizer(loaded, {});
   CHECK(agd::io::load_checkpoint(file, loaded, loaded_optimizer).step == 1);
   CHECK(same_weights(loaded, old_weights));
-  // The partial file is the child's temporary, never renamed over the target.
-  fs::path temporary = file;
-  temporary += ".tmp." + std::to_string(child);
-  REQUIRE(fs::exists(temporary));
-  CHECK(fs::file_size(temporary) < old_bytes.size());
+  // The partial file is the child's temporary ("<file>.tmp.<pid>.<n>"), never renamed over the
+  // target.
+  const std::string prefix = file.filename().string() + ".tmp." + std::to_string(child) + ".";
+  std::vector<fs::path> temporaries;
+  for (const auto& entry : fs::directory_iterator(dir.path))
+    if (entry.path().filename().string().starts_with(prefix)) temporaries.push_back(entry.path());
+  REQUIRE(temporaries.size() == 1);
+  CHECK(fs::file_size(temporaries.front()) < old_bytes.size());
+}
+
+TEST_CASE("checkpoint: a FIFO or directory is refused as the target, a symbolic link followed",
+          "[checkpoint]") {
+  agd_test::scratch_dir dir("agd_checkpoint");
+  Net net(4);
+  agd::SGD<Net> optimizer(net, {.seed = 3});
+  const fs::path fifo = dir.path / "fifo.safetensors";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_AS(agd::io::save_checkpoint(fifo, net, optimizer), checkpoint_error);
+  CHECK_THROWS_WITH(agd::io::save_checkpoint(fifo, net, optimizer),
+                    Catch::Contains("is a FIFO (named pipe), not a regular file"));
+  CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+  CHECK_THROWS_WITH(agd::io::save_checkpoint(dir.path, net, optimizer),
+                    Catch::Contains("is a directory, not a regular file"));
+
+  const fs::path real = dir.path / "runs" / "real.safetensors";
+  fs::create_directory(dir.path / "runs");
+  fs::create_symlink("runs/real.safetensors", dir.path / "latest.safetensors");
+  agd::io::save_checkpoint(dir.path / "latest.safetensors", net, optimizer, {.step = 4});
+  CHECK(fs::is_symlink(dir.path / "latest.safetensors"));
+  CHECK(fs::is_regular_file(fs::symlink_status(real)));
+  Net loaded(4);
+  agd::SGD<Net> loaded_optimizer(loaded, {.initialise = false});
+  CHECK(agd::io::load_checkpoint(dir.path / "latest.safetensors", loaded, loaded_optimizer).step ==
+        4);
+  CHECK(same_weights(loaded, net));
 }

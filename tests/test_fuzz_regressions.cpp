@@ -1,6 +1,8 @@
 // Replays every seed and every kept crash input of the fuzz targets (tests/fuzz) through the same
 // readers in the normal test build: each must parse or throw the reader's own error, nothing
-// else. A crash a fuzzer finds is fixed and its input added to tests/fuzz/regressions/<reader>/.
+// else (for the checkpoint and training-position targets, through the very code the fuzzers
+// run: tests/fuzz/*_input.hpp). A crash a fuzzer finds is fixed and its input added to
+// tests/fuzz/regressions/<target>/.
 #include <agd/data/cifar.hpp>
 #include <agd/data/idx.hpp>
 #include <agd/io/safetensors.hpp>
@@ -10,7 +12,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
 #include <vector>
+
+#include "checkpoint_input.hpp"
+#include "training_position_input.hpp"
 
 namespace {
 
@@ -91,4 +97,32 @@ TEST_CASE("fuzz regressions: safetensors inputs load or throw checkpoint_error",
     }
   }
   CHECK(loaded >= 4);
+}
+
+TEST_CASE("fuzz regressions: checkpoint inputs load or throw checkpoint_error, changing nothing",
+          "[fuzz]") {
+  const auto files = inputs_of("checkpoint");
+  REQUIRE(files.size() >= 4);
+  for (const auto& file : files) {
+    INFO(file);
+    CHECK(agd_fuzz::check_checkpoint_file(file));
+  }
+}
+
+TEST_CASE("fuzz regressions: training positions are refused or resume fit to the end", "[fuzz]") {
+  const auto files = inputs_of("training_position");
+  REQUIRE(files.size() >= 4);
+  for (const auto& file : files) {
+    INFO(file);
+    const auto bytes = bytes_of(file);
+    CHECK(agd_fuzz::check_position_input(std::string(bytes.begin(), bytes.end())));
+  }
+  // The seeds are valid positions: each parses.
+  for (const char* seed : {"mid_epoch", "epoch_start", "without_run_settings", "values_in_order"}) {
+    INFO(seed);
+    const auto bytes =
+        bytes_of(std::filesystem::path(AGD_FUZZ_DIR) / "corpus" / "training_position" / seed);
+    CHECK_NOTHROW(agd::train::training_position::from_metadata(
+        agd_fuzz::position_metadata_of(std::string(bytes.begin(), bytes.end()))));
+  }
 }

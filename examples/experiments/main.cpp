@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -63,16 +64,21 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", quick,
                "A few steps per epoch on 8192 training and 2000 test samples: checks that "
                "everything runs (CI), not a result");
-  app.add_option("--epochs", epochs, "Epochs of every run (default: the figure's own)");
+  app.add_option("--epochs", epochs, "Epochs of every run (default: the figure's own)")
+      ->check(examples::whole_number(1, examples::max_epochs));
   app.add_option("--max-steps", max_steps,
-                 "Stop each epoch after this many steps (default: whole epochs; 12 with --quick)");
+                 "Stop each epoch after this many steps (default: whole epochs; 12 with --quick)")
+      ->check(examples::whole_number(0, examples::max_steps_flag));
   app.add_option("--train-subset", train_subset,
-                 "Train on the first N training samples (0: all; 8192 with --quick)");
+                 "Train on the first N training samples (0: all; 8192 with --quick)")
+      ->check(examples::whole_number(0, 1'000'000'000));
   app.add_option("--test-subset", test_subset,
-                 "Evaluate on the first N test samples (0: all; 2000 with --quick)");
+                 "Evaluate on the first N test samples (0: all; 2000 with --quick)")
+      ->check(examples::whole_number(0, 1'000'000'000));
   app.add_option("--threads", threads, "GEMM threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(examples::whole_number(0, agd::thread_pool::max_threads));
   app.add_option("--seed", seed, "Seed of the initialisations and the batch order")
+      ->check(examples::whole_number(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
   examples::add_data_flags(app, data);
   CLI11_PARSE(app, argc, argv);
@@ -83,7 +89,7 @@ int main(int argc, char** argv) {
       if (train_subset == 0) train_subset = 8192;
       if (test_subset == 0) test_subset = 2000;
     }
-    const auto [full_train, full_test] = examples::load_fashion_mnist(data);
+    const auto [full_train, full_test, preprocessing] = examples::load_fashion_mnist(data);
     const agd::data::dataset train_set = head(full_train, train_subset);
     const agd::data::dataset test_set = head(full_test, test_subset);
     std::filesystem::create_directories(out_dir);

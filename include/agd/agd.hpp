@@ -1,4 +1,7 @@
-// The umbrella header: #include <agd/agd.hpp> gives the whole CPU library.
+// The umbrella header: #include <agd/agd.hpp> gives the whole CPU library: networks, layers,
+// losses, optimisers, data loaders (agd::data), the training loop and prediction (agd::train,
+// agd::predict, agd::evaluate) and checkpoints (agd::io). The GPU backend
+// (agd/backend/cuda/) is included separately, by code compiled with nvcc.
 #pragma once
 
 #include "agd/core/errors.hpp"
@@ -37,7 +40,23 @@
 #include "agd/optim/optimizer.hpp"
 #include "agd/optim/sgd.hpp"
 
+#include "agd/data/arrays.hpp"
+#include "agd/data/batches.hpp"
+#include "agd/data/cifar.hpp"
+#include "agd/data/csv.hpp"
+#include "agd/data/dataset.hpp"
+#include "agd/data/idx.hpp"
+#include "agd/data/preprocessing.hpp"
+
+#include "agd/train/fit.hpp"
+#include "agd/train/position.hpp"
+#include "agd/train/predict.hpp"
+#include "agd/train/progress.hpp"
+
+#include "agd/io/atomic_file.hpp"
 #include "agd/io/checkpoint.hpp"
+#include "agd/io/csv.hpp"
+#include "agd/io/file_checks.hpp"
 #include "agd/io/safetensors.hpp"
 
 #include "agd/backend/eigen/backend.hpp"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agd/data/idx.hpp"
+#include "agd/io/file_checks.hpp"
 
 namespace agd::data {
 
@@ -26,14 +27,36 @@ class dataset_error : public std::runtime_error {
 };
 
 struct dataset {
-  // input_size() x size(): column j holds sample j, an image's pixels in row-major order.
+  // input_size() x size(): column j holds sample j (an image's pixels in row-major order for
+  // IDX; channel-major C, H, W for CIFAR; a CSV row's features in file order).
   Eigen::MatrixXf inputs;
+  // labels[j] is the class of sample j, in [0, classes).
   std::vector<std::int32_t> labels;
+  // The number of classes; a network trained on the set needs this many outputs.
   int classes = 10;
 
   std::size_t size() const { return labels.size(); }
   std::size_t input_size() const { return static_cast<std::size_t>(inputs.rows()); }
 };
+
+// Checks that a data set can be trained or evaluated on by a network with `classes` outputs:
+// one input column per label, and every label in [0, classes). `what` names the data set in the
+// message, e.g. "agd::train::fit: the training set"; a bad label is named by its sample's index
+// in the data set, so that it can be found and fixed there.
+inline void check_labels(const dataset& data, std::size_t classes, const std::string& what) {
+  if (static_cast<std::size_t>(data.inputs.cols()) != data.labels.size())
+    throw dataset_error(what + " has " + std::to_string(data.inputs.cols()) +
+                        " input columns but " + std::to_string(data.labels.size()) +
+                        " labels; each sample (column) needs exactly one label");
+  for (std::size_t i = 0; i < data.labels.size(); ++i)
+    if (data.labels[i] < 0 || static_cast<std::size_t>(data.labels[i]) >= classes)
+      throw dataset_error(what + ": the label of sample " + std::to_string(i) + " is " +
+                          std::to_string(data.labels[i]) + ", outside 0.." +
+                          std::to_string(classes - 1) + " (the network has " +
+                          std::to_string(classes) +
+                          " outputs, one per class); fix the data or "
+                          "give the network as many outputs as there are classes");
+}
 
 // Reads an image file (rank 3: count x rows x cols) and its label file (rank 1: count). Pixels
 // become floats pixel/255 in [0, 1]. Throws idx_error for a bad file and dataset_error when the
@@ -86,15 +109,34 @@ inline const std::filesystem::path default_fashion_mnist_dir{"/usr/share/dataset
 namespace detail {
 
 // Finds `name` or `name.gz` in dir, preferring the uncompressed file because it loads faster.
+// Something at either path that is not a regular file (a directory, a loop of symbolic links, a
+// FIFO) is reported as what it is, not as a missing file.
 inline std::filesystem::path find_mnist_file(const std::filesystem::path& dir,
                                              const std::string& name) {
-  std::error_code status_error;
-  const std::filesystem::path raw = dir / name;
-  if (std::filesystem::is_regular_file(raw, status_error)) return raw;
-  const std::filesystem::path compressed = dir / (name + ".gz");
-  if (std::filesystem::is_regular_file(compressed, status_error)) return compressed;
-  throw dataset_error("agd: dataset directory '" + dir.string() + "' has neither '" + name +
-                      "' nor '" + name +
+  for (const std::filesystem::path& candidate : {dir / name, dir / (name + ".gz")}) {
+    std::error_code error;
+    const auto link_status = std::filesystem::symlink_status(candidate, error);
+    if (link_status.type() == std::filesystem::file_type::not_found) continue;
+    try {
+      if (io::detail::check_readable_regular_file(candidate, "agd: dataset file", true))
+        return candidate;
+    } catch (const io::file_error& problem) {
+      throw dataset_error(problem.what());
+    }
+  }
+  std::error_code error;
+  const auto dir_status = std::filesystem::status(dir, error);
+  if (dir_status.type() != std::filesystem::file_type::directory &&
+      dir_status.type() != std::filesystem::file_type::not_found)
+    throw dataset_error("agd: dataset directory '" + dir.string() + "' is " +
+                        std::string(io::detail::describe_file_type(dir_status.type())) +
+                        ", not a directory; pass --data DIR naming a directory with the "
+                        "MNIST-format files");
+  throw dataset_error("agd: dataset directory '" + dir.string() + "' " +
+                      (dir_status.type() == std::filesystem::file_type::not_found
+                           ? std::string("does not exist, so it has neither '")
+                           : std::string("has neither '")) +
+                      name + "' nor '" + name +
                       ".gz'; install Fashion-MNIST with `apt-get install dataset-fashion-mnist` "
                       "(it goes to " +
                       default_fashion_mnist_dir.string() +

@@ -37,6 +37,7 @@
 
 #include <boost/hana.hpp>
 
+#include "agd/data/preprocessing.hpp"
 #include "agd/io/safetensors.hpp"
 
 namespace agd::io {
@@ -48,6 +49,9 @@ struct checkpoint_info {
   /// Anything else the caller needs to resume, e.g. a serialised RNG state (std::mt19937_64's
   /// operator<< gives text). Keys must not start with "agd." (reserved); values must be UTF-8.
   std::map<std::string, std::string> extra{};
+  /// What turns raw inputs into the network's inputs (e.g. the training set's standardisation),
+  /// saved as "agd.inputs..." metadata so that a reloaded model can take raw inputs.
+  data::preprocessing preprocessing{};
 };
 
 /// The version of the layout described at the top of this file. A reader refuses a file with
@@ -298,6 +302,11 @@ class checkpoint_loader {
     if (required || metadata("agd.epoch")) info.epoch = number_metadata("agd.epoch");
     for (const auto& [key, value] : reader_.metadata())
       if (!key.starts_with("agd.")) info.extra.emplace(key, value);
+    try {
+      info.preprocessing = data::preprocessing::from_metadata(reader_.metadata());
+    } catch (const std::invalid_argument& error) {
+      fail({error.what(), "; the file is corrupt"});
+    }
     return info;
   }
 
@@ -421,6 +430,51 @@ checkpoint_info perform_load(const std::filesystem::path& file, const load_reque
   return info;
 }
 
+/// A checkpoint never holds NaN or Inf (load_checkpoint refuses them), so writing one would
+/// replace the last good file with one that cannot be loaded: refuse, naming the first bad
+/// element. Takes any Eigen expression, so that a weight may be a matrix or a view of one.
+template <class Derived>
+void require_finite(const std::string& function, const std::filesystem::path& file,
+                    const std::string& name, const Eigen::DenseBase<Derived>& m) {
+  if (m.allFinite()) return;
+  for (Eigen::Index c = 0; c < m.cols(); ++c)
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+      if (!std::isfinite(m(r, c)))
+        throw checkpoint_error(
+            cat({function, ": not writing ", quoted(file), ": tensor '", name, "' holds ",
+                 std::to_string(m(r, c)), " at [", number(r), ", ", number(c),
+                 "]; training has diverged (too large a learning rate or gain?), and a checkpoint "
+                 "must stay loadable, so the previous file, if any, is unchanged"}));
+}
+
+/// The weights (each checked finite) and the metadata every agd file has.
+/// `weights` are host copies of the network's (split_flat of weights_to_host()), which the
+/// writer references until it has written the file.
+template <class Net>
+void add_weights_and_metadata(safetensors_writer& writer, const std::string& function,
+                              const std::filesystem::path& file,
+                              const std::vector<matrix<typename Net::scalar_type>>& weights,
+                              const checkpoint_info& info) {
+  for (std::size_t k = 0; k < Net::depth; ++k) {
+    const std::string name = weight_tensor_name<Net>(k);
+    require_finite(function, file, name, weights[k]);
+    writer.add(name, weights[k]);
+  }
+  writer.set_metadata("agd.format", std::string(checkpoint_format));
+  writer.set_metadata("agd.architecture", architecture_signature<Net>());
+  writer.set_metadata("agd.step", number(info.step));
+  writer.set_metadata("agd.epoch", number(info.epoch));
+  for (const auto& [key, value] : info.preprocessing.to_metadata()) writer.set_metadata(key, value);
+  for (const auto& [key, value] : info.extra) {
+    if (key.starts_with("agd."))
+      throw std::invalid_argument(
+          cat({function, ": the extra key \"", key,
+               "\" starts with \"agd.\", which is reserved for agd's own metadata; choose "
+               "another name"}));
+    writer.set_metadata(key, value);
+  }
+}
+
 }  // namespace detail
 
 /// Writes the network's weights, the optimiser's state and `info` to `file`, atomically: the
@@ -430,32 +484,38 @@ checkpoint_info perform_load(const std::filesystem::path& file, const load_reque
 template <class Net, class Opt>
 void save_checkpoint(const std::filesystem::path& file, const Net& net, const Opt& optimizer,
                      const checkpoint_info& info = {}) {
+  const std::string function = "agd::io::save_checkpoint";
   // Host copies of every tensor (the writer references them until write() returns).
-  const auto weights = detail::split_flat<Net>(detail::flat_to_host(net, net.weight_data()).data());
+  const auto weights = detail::split_flat<Net>(net.weights_to_host().data());
   safetensors_writer writer;
-  for (std::size_t k = 0; k < Net::depth; ++k) writer.add(weight_tensor_name<Net>(k), weights[k]);
+  detail::add_weights_and_metadata<Net>(writer, function, file, weights, info);
   std::vector<std::vector<matrix<typename Net::scalar_type>>> states;
   for (const auto& buffer : detail::optimizer_state_buffers<Net>(optimizer)) {
     states.push_back(detail::split_flat<Net>(detail::flat_to_host(net, buffer.data).data()));
-    for (std::size_t k = 0; k < Net::depth; ++k)
-      writer.add(buffer.prefix + detail::number(k), states.back()[k]);
+    for (std::size_t k = 0; k < Net::depth; ++k) {
+      const std::string name = buffer.prefix + detail::number(k);
+      detail::require_finite(function, file, name, states.back()[k]);
+      writer.add(name, states.back()[k]);
+    }
   }
-  writer.set_metadata("agd.format", std::string(checkpoint_format));
-  writer.set_metadata("agd.architecture", architecture_signature<Net>());
   writer.set_metadata("agd.optimizer", std::string(optimizer.name()));
   if constexpr (detail::has_restorable_steps<Opt>)
     writer.set_metadata("agd.optimizer.steps", detail::number(optimizer.steps()));
-  writer.set_metadata("agd.step", detail::number(info.step));
-  writer.set_metadata("agd.epoch", detail::number(info.epoch));
-  for (const auto& [key, value] : info.extra) {
-    if (key.starts_with("agd."))
-      throw std::invalid_argument(detail::cat(
-          {"agd::io::save_checkpoint: the extra key \"", key,
-           "\" starts with \"agd.\", which is reserved for agd's own metadata; choose another "
-           "name"}));
-    writer.set_metadata(key, value);
-  }
-  writer.write(file);
+  writer.write(file, function);
+}
+
+/// Writes only the network's weights, with `info` (its step, epoch, extra strings and the input
+/// preprocessing), atomically like save_checkpoint: a file for load_weights, e.g. a trained
+/// model to classify with later (agd::predict), or to load into PyTorch. Refuses NaN or Inf
+/// weights, leaving the previous file as it was.
+template <class Net>
+void save_weights(const std::filesystem::path& file, const Net& net,
+                  const checkpoint_info& info = {}) {
+  const std::string function = "agd::io::save_weights";
+  const auto weights = detail::split_flat<Net>(net.weights_to_host().data());
+  safetensors_writer writer;
+  detail::add_weights_and_metadata<Net>(writer, function, file, weights, info);
+  writer.write(file, function);
 }
 
 /// Restores the network's weights and the optimiser's state from a file save_checkpoint wrote,

@@ -1,15 +1,20 @@
-// A CSV file that is always whole on disk: every save() writes the full table to a temporary
-// file beside the target, flushes it and renames it over the target, so a crash or a full disk
-// mid-run leaves the previous complete version, never a half-written row.
+// A CSV file that is always whole on disk: every save() writes the full table through an
+// atomic_file_writer (agd/io/atomic_file.hpp): a temporary file of its own beside the target,
+// flushed and renamed over the target, so a crash or a full disk mid-run leaves the previous
+// complete version, never a half-written row, and two runs writing the same path never use
+// the same temporary. Symbolic links are followed; anything but a regular file at the path is
+// refused.
 #pragma once
 
-#include <cerrno>
-#include <cstring>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "agd/io/atomic_file.hpp"
+#include "agd/io/file_checks.hpp"
 
 namespace agd::io {
 
@@ -23,34 +28,27 @@ class csv_table {
     save();
   }
 
+  /// Writes the header and every row; throws write_error (the previous file stays).
   void save() const {
-    if (file_.has_parent_path() && !std::filesystem::exists(file_.parent_path()))
-      throw std::runtime_error("agd: cannot write CSV '" + file_.string() + "': directory '" +
-                               file_.parent_path().string() + "' does not exist");
-    std::filesystem::path temporary = file_;
-    temporary += ".tmp";
-    {
-      std::ofstream out(temporary, std::ios::trunc);
-      if (!out)
-        throw std::runtime_error("agd: cannot write CSV '" + temporary.string() +
-                                 "': " + std::strerror(errno));
-      out << header_ << '\n';
-      for (const auto& row : rows_) out << row << '\n';
-      out.flush();
-      if (!out)
-        throw std::runtime_error("agd: writing CSV '" + temporary.string() +
-                                 "' failed (disk full?): " + std::strerror(errno));
+    atomic_file_writer out(file_, "agd: CSV");
+    out.write(header_);
+    out.write("\n");
+    for (const auto& row : rows_) {
+      out.write(row);
+      out.write("\n");
     }
-    std::error_code error;
-    std::filesystem::rename(temporary, file_, error);
-    if (error)
-      throw std::runtime_error("agd: cannot move '" + temporary.string() + "' to '" +
-                               file_.string() + "': " + error.message());
+    out.commit();
   }
 
+  /// Checks now that save() could write the file (agd::io::check_writable), so that a bad path
+  /// is reported before a long run rather than after its first epoch.
+  void check_writable() const { io::check_writable(file_, "agd: CSV"); }
+
   /// Takes over the rows of an existing file whose first field (the epoch) is below `epoch`,
-  /// for a resumed run. A missing file keeps nothing.
+  /// for a resumed run. A missing file keeps nothing; a path that is not a regular file (a
+  /// FIFO would block the read forever) throws file_error.
   void keep_existing_rows_before(std::size_t epoch) {
+    if (!detail::check_readable_regular_file(file_, "agd: CSV", /*missing_is_ok=*/true)) return;
     std::ifstream in(file_);
     if (!in) return;
     std::string line;
@@ -58,11 +56,11 @@ class csv_table {
     while (std::getline(in, line)) {
       const auto comma = line.find(',');
       if (comma == std::string::npos) continue;
-      try {
-        if (std::stoull(line.substr(0, comma)) < epoch) rows_.push_back(line);
-      } catch (const std::exception&) {
-        // not a data row: drop it
-      }
+      std::size_t row_epoch = 0;
+      const auto [end, error] = std::from_chars(line.data(), line.data() + comma, row_epoch);
+      // Anything but a whole number before the first comma is not a data row: dropped.
+      if (error == std::errc() && end == line.data() + comma && row_epoch < epoch)
+        rows_.push_back(line);
     }
   }
 

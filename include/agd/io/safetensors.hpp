@@ -14,9 +14,11 @@
 //
 // The reader trusts nothing in the file: every length, offset, dtype and shape is checked
 // before a byte of tensor data is read, and every error is an agd::io::checkpoint_error that
-// names the file, the tensor and the problem. The writer is atomic: it writes a temporary file
-// beside the target and renames it over the target only once the data is on disk, so a crash
-// or a full disk leaves the previous file whole.
+// names the file, the tensor and the problem; it opens only regular files (a FIFO would block
+// it forever). The writer is atomic (agd/io/atomic_file.hpp): it writes a temporary file beside
+// the target and renames it over the target only once the data is on disk, so a crash or a full
+// disk leaves the previous file whole; it follows symbolic links and refuses to replace
+// anything but a regular file.
 #pragma once
 
 #include <algorithm>
@@ -43,12 +45,11 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "agd/core/matrix.hpp"
+#include "agd/io/atomic_file.hpp"
+#include "agd/io/file_checks.hpp"
 
 namespace agd::io {
 
@@ -91,15 +92,6 @@ struct tensor_info {
     return count;
   }
 };
-
-namespace testing {
-/// Fault injection for tests, not for production code: when set, every safetensors write on
-/// this thread calls it after each chunk (at most 1 MiB) that reaches the temporary file, with
-/// the number of bytes written so far. A test can throw from it (a failed write) or
-/// raise(SIGKILL) (a crash) and check that the previous file survives. thread_local, so a hook
-/// set by one test thread never fires in another thread's writes.
-inline thread_local std::function<void(std::size_t bytes_written)> after_bytes_written;
-}  // namespace testing
 
 namespace detail {
 
@@ -246,101 +238,6 @@ inline void append_json_string(std::string& out, std::string_view text, std::str
   out += '"';
 }
 
-/// Writes a file atomically: the bytes go to `target` + ".tmp.<pid>" in the same directory
-/// (rename is atomic only within one file system); commit() flushes it, fsyncs it, renames it
-/// over the target and fsyncs the directory so that the rename itself survives a power cut.
-/// Until commit() succeeds the target is untouched, and the destructor removes the temporary.
-class atomic_file_writer {
- public:
-  explicit atomic_file_writer(std::filesystem::path target) : target_(std::move(target)) {
-    temporary_ = target_;
-    temporary_ += ".tmp." + std::to_string(::getpid());
-    file_ = std::fopen(temporary_.c_str(), "wb");
-    const int open_error = errno;
-    if (!file_)
-      fail({"cannot create the temporary file ", quoted(temporary_), ": ", error_text(open_error),
-            " (does the directory exist, is it writable and is there space?)"});
-  }
-  atomic_file_writer(const atomic_file_writer&) = delete;
-  atomic_file_writer& operator=(const atomic_file_writer&) = delete;
-
-  ~atomic_file_writer() {
-    if (file_) std::fclose(file_);
-    if (!committed_) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary_, ignored);
-    }
-  }
-
-  void write(const unsigned char* bytes, std::size_t count) {
-    if (count == 0) return;
-    if (std::fwrite(bytes, 1, count, file_) != count) {
-      const int write_error = errno;
-      fail({"writing ", quoted(temporary_), " failed after ", number(written_),
-            " bytes: ", error_text(write_error), " (is the disk full?)"});
-    }
-    written_ += count;
-    if (testing::after_bytes_written) testing::after_bytes_written(written_);
-  }
-
-  void commit() {
-    // errno is read at once: building the message may allocate, which may change it.
-    if (std::fflush(file_) != 0) {
-      const int flush_error = errno;
-      fail({"flushing ", quoted(temporary_), " failed: ", error_text(flush_error),
-            " (is the disk full?)"});
-    }
-    if (::fsync(::fileno(file_)) != 0) {
-      const int sync_error = errno;
-      fail({"fsync of ", quoted(temporary_), " failed: ", error_text(sync_error)});
-    }
-    const int closed = std::fclose(file_);
-    const int close_error = errno;
-    file_ = nullptr;
-    if (closed != 0) fail({"closing ", quoted(temporary_), " failed: ", error_text(close_error)});
-    std::error_code error;
-    std::filesystem::rename(temporary_, target_, error);
-    if (error)
-      fail({"cannot rename ", quoted(temporary_), " to ", quoted(target_), ": ", error.message()});
-    committed_ = true;
-    sync_directory();
-  }
-
-  std::size_t bytes_written() const { return written_; }
-
- private:
-  static std::string error_text(int error_number) {
-    return std::generic_category().message(error_number);
-  }
-
-  [[noreturn]] void fail(std::initializer_list<std::string_view> problem) const {
-    throw checkpoint_error(cat({"agd::io: cannot write ", quoted(target_), ": ", cat(problem),
-                                "; the previous file, if any, is unchanged"}));
-  }
-
-  /// The new file is in place once rename() returns; the directory fsync only makes the rename
-  /// durable. File systems that cannot fsync a directory say EINVAL, which is no error here.
-  void sync_directory() const {
-    std::filesystem::path directory = target_.parent_path();
-    if (directory.empty()) directory = ".";
-    const int descriptor = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (descriptor < 0) return;  // nothing to sync through; the rename has happened
-    const int synced = ::fsync(descriptor);
-    const int sync_error = errno;
-    ::close(descriptor);
-    if (synced != 0 && sync_error != EINVAL)
-      throw checkpoint_error(
-          cat({"agd::io: ", quoted(target_), " was written, but syncing its directory failed: ",
-               error_text(sync_error), "; the file may not survive a power cut, write it again"}));
-  }
-
-  std::filesystem::path target_;
-  std::filesystem::path temporary_;
-  std::FILE* file_ = nullptr;
-  std::size_t written_ = 0;
-  bool committed_ = false;
-};
-
 }  // namespace detail
 
 /// Collects matrices and metadata, then writes them as one safetensors file. Each matrix is
@@ -370,11 +267,20 @@ class safetensors_writer {
     metadata_[key] = std::move(value);
   }
 
-  /// Writes the file atomically (see detail::atomic_file_writer); throws checkpoint_error on
-  /// any failure, leaving the previous file at `file` as it was.
-  void write(const std::filesystem::path& file) const {
+  /// Writes the file atomically (agd/io/atomic_file.hpp); throws checkpoint_error on any
+  /// failure, leaving the previous file at `file` as it was. `what` starts the messages.
+  void write(const std::filesystem::path& file, const std::string& what = "agd::io") const {
+    try {
+      write_atomically(file, what);
+    } catch (const write_error& error) {
+      throw checkpoint_error(error.what());
+    }
+  }
+
+ private:
+  void write_atomically(const std::filesystem::path& file, const std::string& what) const {
     const std::string header = header_text();
-    detail::atomic_file_writer out(file);
+    atomic_file_writer out(file, what);
     std::array<unsigned char, 8> length{};
     detail::store_little_endian<std::uint64_t>(header.size(), length.data());
     out.write(length.data(), length.size());
@@ -391,7 +297,6 @@ class safetensors_writer {
     out.commit();
   }
 
- private:
   /// One tensor to write: exactly one of the two pointers is set.
   struct entry {
     std::string name;
@@ -439,7 +344,7 @@ class safetensors_writer {
   /// at most chunk_bytes, then goes to the file).
   template <class Scalar>
   static void write_row_major(const matrix<Scalar>& m, std::vector<unsigned char>& buffer,
-                              detail::atomic_file_writer& out) {
+                              atomic_file_writer& out) {
     for (Eigen::Index r = 0; r < m.rows(); ++r)
       for (Eigen::Index c = 0; c < m.cols(); ++c) {
         if (buffer.size() + sizeof(Scalar) > detail::chunk_bytes) {
@@ -462,6 +367,11 @@ class safetensors_writer {
 class safetensors_reader {
  public:
   explicit safetensors_reader(std::filesystem::path file) : file_(std::move(file)) {
+    try {
+      detail::check_readable_regular_file(file_, "agd::io");
+    } catch (const file_error& error) {
+      throw checkpoint_error(error.what());
+    }
     in_.open(file_, std::ios::binary);
     const int open_error = errno;
     if (!in_)

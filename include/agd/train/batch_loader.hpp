@@ -30,13 +30,7 @@ void check_dataset(const data::dataset& data, const char* where, const char* wha
     throw std::invalid_argument(std::string(where) + ": the " + what + " has " +
                                 std::to_string(data.inputs.cols()) + " input columns but " +
                                 std::to_string(data.size()) + " labels");
-  for (std::size_t j = 0; j < data.size(); ++j)
-    if (data.labels[j] < 0 || std::size_t(data.labels[j]) >= Net::output_size)
-      throw std::invalid_argument(std::string(where) + ": label " +
-                                  std::to_string(data.labels[j]) + " of sample " +
-                                  std::to_string(j) + " of the " + what + " is outside [0, " +
-                                  std::to_string(Net::output_size) + ") (the network has " +
-                                  std::to_string(Net::output_size) + " outputs)");
+  data::check_labels(data, Net::output_size, std::string(where) + ": the " + what);
   if (!data.inputs.allFinite()) {
     Eigen::Index row = 0, column = 0;
     (!data.inputs.array().isFinite()).template cast<int>().maxCoeff(&row, &column);

@@ -34,6 +34,7 @@
 #include "agd/loss/loss.hpp"
 #include "agd/train/batch_loader.hpp"
 #include "agd/optim/optimizer.hpp"
+#include "agd/train/position.hpp"
 #include "agd/train/progress.hpp"
 
 namespace agd::train {
@@ -48,61 +49,6 @@ struct epoch_metrics {
   double mean_eta = 0, min_eta = 0, max_eta = 0;  // learning rate of the optimiser's steps
   double step_ms = 0;  // median wall time of forward+loss+backward+optimiser
   double seconds = 0;  // wall time of the epoch, evaluation included
-};
-
-/// Where a training run is: enough to resume it so that it continues bit for bit like an
-/// uninterrupted run with the same seeds and thread count (the batch order is a function of
-/// (seed, epoch), and AGD has no state). Saved in checkpoints as metadata strings.
-struct training_position {
-  std::size_t epoch = 1;          // the epoch in progress, 1-based
-  std::size_t step_in_epoch = 0;  // steps of that epoch already taken
-  std::size_t global_step = 0;    // steps taken in all
-  // The epoch's running sums, so that its metrics come out as if it had not been interrupted.
-  double loss_sum = 0, eta_sum = 0;
-  double min_eta = std::numeric_limits<double>::infinity();
-  double max_eta = -std::numeric_limits<double>::infinity();
-  std::size_t correct = 0, seen = 0;
-
-  /// Exact text form (doubles as hexadecimal floats) for a checkpoint's metadata.
-  std::map<std::string, std::string> to_metadata() const {
-    auto hex = [](double v) {
-      char text[64];
-      std::snprintf(text, sizeof text, "%a", v);
-      return std::string(text);
-    };
-    return {{"train.epoch", std::to_string(epoch)},
-            {"train.step_in_epoch", std::to_string(step_in_epoch)},
-            {"train.global_step", std::to_string(global_step)},
-            {"train.loss_sum", hex(loss_sum)},
-            {"train.eta_sum", hex(eta_sum)},
-            {"train.min_eta", hex(min_eta)},
-            {"train.max_eta", hex(max_eta)},
-            {"train.correct", std::to_string(correct)},
-            {"train.seen", std::to_string(seen)}};
-  }
-  static training_position from_metadata(const std::map<std::string, std::string>& metadata) {
-    auto field = [&](const std::string& key) -> const std::string& {
-      const auto it = metadata.find(key);
-      if (it == metadata.end())
-        throw std::invalid_argument("agd::train::training_position: the checkpoint has no '" + key +
-                                    "' entry; it was not saved by a training run");
-      return it->second;
-    };
-    auto count = [&](const std::string& key) { return std::size_t(std::stoull(field(key))); };
-    auto real = [&](const std::string& key) { return std::strtod(field(key).c_str(), nullptr); };
-    training_position p;
-    p.epoch = count("train.epoch");
-    p.step_in_epoch = count("train.step_in_epoch");
-    p.global_step = count("train.global_step");
-    p.loss_sum = real("train.loss_sum");
-    p.eta_sum = real("train.eta_sum");
-    p.min_eta = real("train.min_eta");
-    p.max_eta = real("train.max_eta");
-    p.correct = count("train.correct");
-    p.seen = count("train.seen");
-    if (p.epoch == 0) throw std::invalid_argument("agd::train::training_position: epoch 0");
-    return p;
-  }
 };
 
 struct fit_options {
@@ -261,6 +207,8 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   static_assert(LossFor<Loss, S>, "agd::train::fit: the loss does not model agd::LossFor");
   (void)loss_function;
   using clock = std::chrono::steady_clock;
+  // Every sample is checked here, before any step, so that a bad one is named by its index in
+  // the data set rather than found mid-epoch (or after the epoch, in the test set).
   train::check_dataset<Net>(train, "agd::train::fit", "training set");
   train::check_dataset<Net>(test, "agd::train::fit", "test set");
   const std::size_t batch = net.batch_capacity();
@@ -276,17 +224,19 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   if (options.max_steps_per_epoch)
     steps_per_epoch = std::min(steps_per_epoch, options.max_steps_per_epoch);
   std::vector<double> step_ms(steps_per_epoch);
-  const training_position start = options.resume.value_or(training_position{});
-  if (start.step_in_epoch > steps_per_epoch)
-    throw std::invalid_argument("agd::train::fit: cannot resume at step " +
-                                std::to_string(start.step_in_epoch) + " of an epoch of " +
-                                std::to_string(steps_per_epoch) +
-                                " steps (a different batch size or data set?)");
+  // What this run is, recorded in every position it hands to on_checkpoint; a resumed position
+  // must agree with it and lie before the last epoch.
+  const training_position run =
+      training_position::of_run(options.seed, batch, steps_per_epoch, train.size(), Loss::name());
+  if (options.resume) options.resume->check_resumable_by(run, options.epochs);
+  const training_position start = options.resume.value_or(run);
   std::optional<io::csv_table> csv;
   if (options.csv) {
     csv.emplace(*options.csv, epoch_csv_header);
     // A resumed run keeps the rows of the epochs it does not repeat.
     if (options.resume) csv->keep_existing_rows_before(start.epoch);
+    // A path that cannot be written is reported now, not after the first epoch.
+    csv->check_writable();
   }
   const bool terminal = options.progress && options.log == &std::cerr && stream_is_terminal(stderr);
 
@@ -330,7 +280,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     }
     backend::upload(context, &initial, 1, sums);
     auto position = [&](std::size_t next_epoch, std::size_t step_in_epoch) {
-      training_position p;
+      training_position p = run;
       p.epoch = next_epoch;
       p.step_in_epoch = step_in_epoch;
       p.global_step = global_step;

@@ -1,0 +1,116 @@
+// Using a trained network: the class of each sample, the class probabilities of a network
+// trained with cross-entropy, and the loss and accuracy on a labelled data set.
+//
+//   std::vector<std::int32_t> classes = agd::predict(net, test.inputs);    // or (net, test)
+//   agd::matrix<float> p = agd::predict_probabilities(net, test.inputs);   // 10 x n, columns sum
+//   to 1 agd::evaluation e = agd::evaluate(net, agd::CrossEntropyLoss{}, test); // e.loss,
+//   e.accuracy
+//
+// Inputs are one sample per column, preprocessed as the training data was (a file written by
+// agd::io::save_weights carries that preprocessing: agd::predict(net, saved.preprocessing(raw))).
+// Any number of samples: they go through the network in chunks of its batch capacity. The
+// weights are not changed; the network's activation buffers are overwritten.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agd/core/errors.hpp"
+#include "agd/core/matrix.hpp"
+#include "agd/data/dataset.hpp"
+#include "agd/train/fit.hpp"
+
+namespace agd {
+
+/// Loss and accuracy of a network on a whole labelled data set (agd::train::evaluate).
+using train::evaluate;
+using train::evaluation;
+
+namespace detail {
+
+/// Runs `inputs` through `net` chunk by chunk and calls use(first_column, outputs) for each
+/// chunk's d_L x n outputs.
+template <class Net, class Derived, class Use>
+void predict_in_chunks(Net& net, const Eigen::MatrixBase<Derived>& inputs, const char* function,
+                       Use use) {
+  using S = typename Net::scalar_type;
+  if (static_cast<std::size_t>(inputs.rows()) != Net::input_size)
+    throw std::invalid_argument(std::string(function) + ": the inputs have " +
+                                std::to_string(inputs.rows()) + " rows but the network takes " +
+                                std::to_string(Net::input_size) +
+                                " inputs per sample (one sample per column)");
+  if (!inputs.allFinite()) {
+    for (Eigen::Index j = 0; j < inputs.cols(); ++j)
+      for (Eigen::Index i = 0; i < inputs.rows(); ++i)
+        if (!std::isfinite(inputs(i, j)))
+          throw non_finite_error(std::string(function) + ": input " + std::to_string(i) +
+                                 " of sample " + std::to_string(j) + " is " +
+                                 std::to_string(double(inputs(i, j))) +
+                                 "; check the data and its preprocessing");
+  }
+  const auto chunk = static_cast<Eigen::Index>(net.batch_capacity());
+  for (Eigen::Index first = 0; first < inputs.cols(); first += chunk) {
+    const Eigen::Index n = std::min(chunk, inputs.cols() - first);
+    net.input_buffer().leftCols(n) = inputs.middleCols(first, n).template cast<S>();
+    auto outputs = net.forward_batch(static_cast<std::size_t>(n));
+    use(first, outputs);
+  }
+}
+
+}  // namespace detail
+
+/// The class of each sample (column) of `inputs`: the index of its largest output (ties go to
+/// the lowest index, as in the accuracy fit reports).
+template <class Net, class Derived>
+std::vector<std::int32_t> predict(Net& net, const Eigen::MatrixBase<Derived>& inputs) {
+  std::vector<std::int32_t> classes(static_cast<std::size_t>(inputs.cols()));
+  detail::predict_in_chunks(net, inputs, "agd::predict", [&](Eigen::Index first, auto& outputs) {
+    for (Eigen::Index j = 0; j < outputs.cols(); ++j) {
+      Eigen::Index predicted = 0;
+      outputs.col(j).maxCoeff(&predicted);
+      classes[static_cast<std::size_t>(first + j)] = static_cast<std::int32_t>(predicted);
+    }
+  });
+  return classes;
+}
+
+/// The class of each sample of a data set (its labels are not used).
+template <class Net>
+std::vector<std::int32_t> predict(Net& net, const data::dataset& data) {
+  return predict(net, data.inputs);
+}
+
+/// The probability of each class for each sample: the softmax of each output column, d_L x n.
+/// These are the model's probabilities for a network trained with agd::CrossEntropyLoss, whose
+/// outputs are log-probabilities up to a constant; for the square losses the outputs are
+/// scores aimed at sqrt(d_L) * onehot, and their softmax is no calibrated probability.
+template <class Net, class Derived>
+matrix<typename Net::scalar_type> predict_probabilities(Net& net,
+                                                        const Eigen::MatrixBase<Derived>& inputs) {
+  using S = typename Net::scalar_type;
+  matrix<S> probabilities(static_cast<Eigen::Index>(Net::output_size), inputs.cols());
+  detail::predict_in_chunks(
+      net, inputs, "agd::predict_probabilities", [&](Eigen::Index first, auto& outputs) {
+        for (Eigen::Index j = 0; j < outputs.cols(); ++j) {
+          // exp(f - max f) never overflows, and the largest term is 1, so the sum is >= 1.
+          auto column = probabilities.col(first + j);
+          column = (outputs.col(j).array() - outputs.col(j).maxCoeff()).exp().matrix();
+          column /= column.sum();
+        }
+      });
+  return probabilities;
+}
+
+/// The class probabilities of each sample of a data set.
+template <class Net>
+matrix<typename Net::scalar_type> predict_probabilities(Net& net, const data::dataset& data) {
+  return predict_probabilities(net, data.inputs);
+}
+
+}  // namespace agd

@@ -1,0 +1,276 @@
+// Using a trained model and data of one's own: agd::predict, predict_probabilities and evaluate;
+// save_weights with the input preprocessing, reloaded to classify raw inputs; no checkpoint
+// ever written with NaN or Inf weights; the CSV and row-major array loaders. Weights are set
+// from a seeded generator (no optimiser needed), which keeps this file quick to compile.
+#include <agd/agd.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "scratch_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Net = agd::Sequential<agd::Dense<6, 16>, agd::Sqrt2Relu, agd::Dense<16, 4>>;
+
+void set_weights(Net& net, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> gaussian(0.0f, 0.5f);
+  for (std::size_t k = 0; k < Net::depth; ++k)
+    for (Eigen::Index i = 0; i < net.weight(k).size(); ++i) net.weight(k).data()[i] = gaussian(rng);
+}
+
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_text(const fs::path& file, const std::string& text) {
+  std::ofstream(file, std::ios::binary) << text;
+}
+
+/// The arg-max of each column of the network's output, computed one sample at a time.
+std::vector<std::int32_t> one_by_one(Net& net, const Eigen::MatrixXf& inputs) {
+  std::vector<std::int32_t> classes;
+  for (Eigen::Index j = 0; j < inputs.cols(); ++j) {
+    Eigen::Index best = 0;
+    net.forward(inputs.col(j)).col(0).maxCoeff(&best);
+    classes.push_back(std::int32_t(best));
+  }
+  return classes;
+}
+
+}  // namespace
+
+TEST_CASE("predict: classes and probabilities of any number of samples, in chunks", "[predict]") {
+  Net net(8);  // 21 samples: chunks of 8, 8 and 5
+  set_weights(net, 3);
+  const Eigen::MatrixXf inputs = Eigen::MatrixXf::Random(6, 21);
+  const std::vector<std::int32_t> classes = agd::predict(net, inputs);
+  REQUIRE(classes.size() == 21);
+  CHECK(classes == one_by_one(net, inputs));
+  CHECK(std::set<std::int32_t>(classes.begin(), classes.end()).size() > 1);
+
+  const agd::matrix<float> p = agd::predict_probabilities(net, inputs);
+  REQUIRE(p.rows() == 4);
+  REQUIRE(p.cols() == 21);
+  for (Eigen::Index j = 0; j < p.cols(); ++j) {
+    CHECK(p.col(j).sum() == Approx(1.0f).epsilon(1e-5));
+    CHECK(p.col(j).minCoeff() > 0.0f);
+    Eigen::Index best = 0;
+    p.col(j).maxCoeff(&best);
+    CHECK(best == classes[std::size_t(j)]);
+  }
+  // Softmax of the logits: the log-ratio of two probabilities is the difference of outputs.
+  const auto output = net.forward(inputs.col(5));
+  CHECK(std::log(p(1, 5) / p(2, 5)) == Approx(output(1, 0) - output(2, 0)).margin(1e-4));
+
+  // A single sample is a one-column matrix.
+  CHECK(agd::predict(net, inputs.col(7)) == std::vector<std::int32_t>{classes[7]});
+  CHECK(agd::predict(net, Eigen::MatrixXf(6, 0)).empty());
+
+  CHECK_THROWS_WITH(agd::predict(net, Eigen::MatrixXf::Zero(7, 3)),
+                    Catch::Contains("the inputs have 7 rows but the network takes 6 inputs"));
+  Eigen::MatrixXf bad = inputs;
+  bad(2, 13) = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_AS(agd::predict(net, bad), agd::non_finite_error);
+  CHECK_THROWS_WITH(agd::predict(net, bad), Catch::Contains("input 2 of sample 13 is nan"));
+}
+
+TEST_CASE("predict: agd::evaluate is the accuracy of agd::predict on a labelled set", "[predict]") {
+  Net net(8);
+  set_weights(net, 4);
+  agd::data::dataset data;
+  data.classes = 4;
+  data.inputs = Eigen::MatrixXf::Random(6, 30);
+  const auto predicted = agd::predict(net, data.inputs);
+  for (std::size_t j = 0; j < 30; ++j)  // two thirds right, one third wrong
+    data.labels.push_back(j % 3 == 0 ? (predicted[j] + 1) % 4 : predicted[j]);
+  CHECK(agd::predict(net, data) == predicted);
+  const agd::evaluation e = agd::evaluate(net, agd::CrossEntropyLoss{}, data);
+  CHECK(e.accuracy == Approx(20.0 / 30.0));
+  const auto p = agd::predict_probabilities(net, data);
+  double cross_entropy = 0;
+  for (std::size_t j = 0; j < 30; ++j)
+    cross_entropy -= std::log(double(p(data.labels[j], Eigen::Index(j))));
+  CHECK(e.loss == Approx(cross_entropy / 30).epsilon(1e-5));
+}
+
+TEST_CASE("save_weights: a reloaded model classifies raw inputs with the saved preprocessing",
+          "[predict][checkpoint]") {
+  agd_test::scratch_dir dir("agd_predict");
+  Net net(8);
+  set_weights(net, 5);
+  const Eigen::MatrixXf raw = (Eigen::MatrixXf::Random(6, 50).array() + 1.0f) * 120.0f;
+  agd::data::dataset train;
+  train.inputs = raw;
+  train.labels.assign(50, 0);
+
+  agd::data::channel_standardisation per_channel;
+  per_channel.channels = 2;
+  per_channel.mean = {100.0f, 130.0f, 0.0f};
+  per_channel.std = {60.0f, 70.0f, 1.0f};
+  for (const auto& inputs :
+       {agd::data::preprocessing::standardise(agd::data::compute_standardisation(train)),
+        agd::data::preprocessing::standardise(per_channel),
+        agd::data::preprocessing::scale_to_sqrt_dim(), agd::data::preprocessing{}}) {
+    const fs::path file = dir.path / "model.safetensors";
+    agd::io::save_weights(file, net, {.step = 12, .preprocessing = inputs});
+    Net reloaded(4);  // another batch capacity: it is no part of the model
+    const agd::io::checkpoint_info saved = agd::io::load_weights(file, reloaded);
+    CHECK(saved.step == 12);
+    CHECK(saved.preprocessing == inputs);
+    for (std::size_t k = 0; k < Net::depth; ++k) CHECK(reloaded.weight(k) == net.weight(k));
+    CHECK(agd::predict(reloaded, saved.preprocessing(raw)) == agd::predict(net, inputs(raw)));
+  }
+  // The standardisation is stored exactly (9 significant digits round-trip a float).
+  const auto standardise =
+      agd::data::preprocessing::standardise(agd::data::standardisation{0.28604060f, 0.35302424f});
+  CHECK(agd::data::preprocessing::from_metadata(standardise.to_metadata()) == standardise);
+  CHECK(standardise.to_metadata().at("agd.inputs.mean") == "0.286040604");
+
+  // A file whose preprocessing entry is garbled is refused as corrupt.
+  auto garbled = standardise.to_metadata();
+  garbled["agd.inputs.std"] = "0.35,";
+  CHECK_THROWS_WITH(agd::data::preprocessing::from_metadata(garbled),
+                    Catch::Contains("\"agd.inputs.std\" is \"0.35,\""));
+  garbled["agd.inputs.std"] = "-1";
+  CHECK_THROWS_WITH(agd::data::preprocessing::from_metadata(garbled),
+                    Catch::Contains("cannot standardise"));
+  garbled["agd.inputs"] = "whiten";
+  CHECK_THROWS_WITH(agd::data::preprocessing::from_metadata(garbled),
+                    Catch::Contains("\"agd.inputs\" is \"whiten\""));
+}
+
+TEST_CASE("save_weights, save_checkpoint: NaN or Inf weights never replace a good file",
+          "[checkpoint][errors]") {
+  agd_test::scratch_dir dir("agd_predict");
+  const fs::path file = dir.path / "run.safetensors";
+  Net net(4);
+  set_weights(net, 6);
+  agd::SGD<Net> optimizer(net, {.lr = 0.1, .momentum = 0.9, .initialise = false});
+  agd::io::save_checkpoint(file, net, optimizer, {.step = 1});
+  const std::string good = read_file(file);
+
+  net.weight(1)(2, 5) = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_AS(agd::io::save_checkpoint(file, net, optimizer, {.step = 2}),
+                  agd::io::checkpoint_error);
+  CHECK_THROWS_WITH(agd::io::save_checkpoint(file, net, optimizer, {.step = 2}),
+                    Catch::Contains("tensor 'layers.2.weight' holds inf at [2, 5]") &&
+                        Catch::Contains("the previous file, if any, is unchanged"));
+  CHECK_THROWS_WITH(agd::io::save_weights(file, net), Catch::Contains("holds inf at [2, 5]"));
+  net.weight(1)(2, 5) = 0.5f;
+  optimizer.velocity(0)(3, 1) = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH(agd::io::save_checkpoint(file, net, optimizer, {.step = 2}),
+                    Catch::Contains("tensor 'optimizer.velocity.0' holds nan at [3, 1]"));
+  CHECK(read_file(file) == good);
+  Net loaded(4);
+  agd::SGD<Net> loaded_optimizer(loaded, {.lr = 0.1, .momentum = 0.9, .initialise = false});
+  CHECK(agd::io::load_checkpoint(file, loaded, loaded_optimizer).step == 1);
+}
+
+TEST_CASE("data: load_csv reads features and a label column, checking every field", "[data][csv]") {
+  agd_test::scratch_dir dir("agd_predict");
+  const fs::path file = dir.path / "data.csv";
+  write_text(file, "sepal,petal , class\r\n5.1,1.4,0\r\n\r\n 4.9 ,-1.5e-1,2\r\n6.0,+4,1\r\n");
+  const agd::data::dataset data = agd::data::load_csv(file);
+  REQUIRE(data.size() == 3);
+  CHECK(data.input_size() == 2);
+  CHECK(data.classes == 3);
+  CHECK(data.labels == std::vector<std::int32_t>{0, 2, 1});
+  CHECK(data.inputs(0, 1) == 4.9f);
+  CHECK(data.inputs(1, 1) == -0.15f);
+  CHECK(data.inputs(1, 2) == 4.0f);
+
+  write_text(file, "1;7;0.5\n0;8;0.25\n");  // label first, no header, another delimiter
+  const auto first =
+      agd::data::load_csv(file, {.label_column = 0, .delimiter = ';', .classes = 10});
+  CHECK(first.labels == std::vector<std::int32_t>{1, 0});
+  CHECK(first.classes == 10);
+  CHECK(first.inputs(1, 0) == 0.5f);
+
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"a,b,c\n1,2,0\n3,4\n", "line 3: it has 2 fields but the first line has 3"},
+      {"1,2,0\n3,x,1\n", "line 2: column 2 is \"x\", not a number"},
+      {"1,2,0\n3,4 5,1\n", "line 2: column 2 is \"4 5\", not a number"},
+      {"1,nan,0\n", "line 1: column 2 is \"nan\"; the network can only learn from finite"},
+      {"1,2,0\n1,1e39,0\n", "line 2: column 2 is \"1e39\", not a number"},
+      {"1,2,-1\n", "line 1: the label (column 3) is \"-1\", not a class index"},
+      {"1,2,1.5\n", "the label (column 3) is \"1.5\""},
+      {"a,b,label\n", "it holds no samples"},
+      {"", "it holds no samples"},
+      {"1\n2\n", "line 1: it has 1 field"},
+  };
+  for (const auto& [text, message] : bad) {
+    INFO(text);
+    write_text(file, text);
+    CHECK_THROWS_AS(agd::data::load_csv(file), agd::data::dataset_error);
+    CHECK_THROWS_WITH(agd::data::load_csv(file),
+                      Catch::StartsWith("agd: cannot read CSV file '" + file.string() + "'") &&
+                          Catch::Contains(message));
+  }
+  write_text(file, "1,2,3\n");
+  CHECK_THROWS_WITH(agd::data::load_csv(file, {.classes = 3}),
+                    Catch::Contains("the label is 3, but there are 3 classes (0..2)"));
+  CHECK_THROWS_WITH(agd::data::load_csv(file, {.label_column = 3}),
+                    Catch::Contains("label column 3 does not exist in a line of 3 fields"));
+  CHECK_THROWS_WITH(agd::data::load_csv(dir.path / "none.csv"), Catch::Contains("does not exist"));
+  CHECK_THROWS_WITH(agd::data::load_csv(dir.path), Catch::Contains("is a directory"));
+  REQUIRE(::mkfifo((dir.path / "pipe.csv").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(agd::data::load_csv(dir.path / "pipe.csv"), Catch::Contains("FIFO"));
+}
+
+TEST_CASE("data: from_row_major copies row-major samples, checking sizes, values and labels",
+          "[data]") {
+  const std::vector<float> values{1, 2, 3, 4, 5, 6};
+  const std::vector<std::int32_t> labels{1, 0};
+  const auto data = agd::data::from_row_major(values, 3, labels);
+  CHECK(data.size() == 2);
+  CHECK(data.input_size() == 3);
+  CHECK(data.classes == 2);
+  CHECK(data.inputs(2, 0) == 3.0f);
+  CHECK(data.inputs(0, 1) == 4.0f);
+  CHECK(agd::data::from_row_major(values, 3, labels, 5).classes == 5);
+
+  CHECK_THROWS_WITH(agd::data::from_row_major(values, 4, labels),
+                    Catch::Contains("6 values are not 2 samples (one per label) of 4 features"));
+  CHECK_THROWS_WITH(agd::data::from_row_major(values, 0, labels),
+                    Catch::Contains("at least one feature"));
+  CHECK_THROWS_WITH(agd::data::from_row_major(values, 3, {}), Catch::Contains("empty"));
+  CHECK_THROWS_WITH(agd::data::from_row_major(values, 3, labels, 1),
+                    Catch::Contains("the label of sample 0 is 1, outside 0..0"));
+  auto with_inf = values;
+  with_inf[4] = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(agd::data::from_row_major(with_inf, 3, labels),
+                    Catch::Contains("feature 1 of sample 1 is inf"));
+}
+
+TEST_CASE("data: a directory or a symbolic link loop in place of a data file is named as such",
+          "[data]") {
+  agd_test::scratch_dir dir("agd_predict");
+  fs::create_directory(dir.path / "train-images-idx3-ubyte");
+  CHECK_THROWS_AS(agd::data::load_mnist_format(dir.path, agd::data::split::train),
+                  agd::data::dataset_error);
+  CHECK_THROWS_WITH(agd::data::load_mnist_format(dir.path, agd::data::split::train),
+                    Catch::Contains("train-images-idx3-ubyte' is a directory, not a regular file"));
+  fs::remove(dir.path / "train-images-idx3-ubyte");
+  fs::create_symlink("train-images-idx3-ubyte.gz", dir.path / "train-images-idx3-ubyte");
+  fs::create_symlink("train-images-idx3-ubyte", dir.path / "train-images-idx3-ubyte.gz");
+  CHECK_THROWS_WITH(agd::data::load_mnist_format(dir.path, agd::data::split::train),
+                    Catch::Contains("is a loop of symbolic links"));
+  CHECK_THROWS_WITH(agd::data::load_mnist_format(dir.path / "absent", agd::data::split::train),
+                    Catch::Contains("does not exist, so it has neither"));
+}
