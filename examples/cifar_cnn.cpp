@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
       ->check(examples::whole_number(0, std::numeric_limits<std::uint64_t>::max()));
   app.add_option("--threads", threads, "Threads (0: all cores)")
       ->check(examples::whole_number(0, agd::thread_pool::max_threads));
+  examples::add_device_flag(app, s.device);
   CLI11_PARSE(app, argc, argv);
   s.augment = !no_augment;
 

@@ -5,6 +5,8 @@
 // generated CIFAR-10 set.
 #pragma once
 
+#include "example_support.hpp"
+
 #include <agd/agd.hpp>
 #include <agd/data/batches.hpp>
 #include <agd/data/cifar.hpp>
@@ -27,6 +29,7 @@ struct cifar_settings {
   bool augment = true;
   std::uint64_t seed = 0;
   std::string loss = "mse";
+  std::string device = "cpu";
 };
 
 struct cifar_result {
@@ -52,6 +55,11 @@ cifar_result train_cifar_with(const cifar_settings& s, std::ostream& log) {
   data::batch_sampler sampler(train_set.size(), s.batch, s.seed);
   data::crop_flip_augmenter augmenter(3, 32, 32, 4, s.seed);
   std::vector<std::int32_t> labels(s.batch);
+  // The batch is gathered and augmented on the host: in the network's input buffer on the CPU,
+  // in a staging matrix copied to the device on CUDA.
+  agd::matrix<typename Net::scalar_type> staging;
+  if constexpr (!Net::backend_type::host_memory)
+    staging.resize(Eigen::Index(Net::input_size), Eigen::Index(s.batch));
   cifar_result result;
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t epoch = 0; epoch < s.epochs; ++epoch) {
@@ -63,11 +71,19 @@ cifar_result train_cifar_with(const cifar_settings& s, std::ostream& log) {
                                       "epoch " + std::to_string(epoch + 1), steps);
     std::span<const std::size_t> indices;
     for (std::size_t step = 0; step < steps && sampler.next(indices); ++step) {
-      auto inputs = net.input_buffer();
-      data::gather_batch(train_set, indices, inputs, std::span(labels).first(indices.size()));
-      if (s.augment) augmenter.apply(inputs, indices.size());
-      const double loss = agd::train::train_step<Loss>(
-          net, optimizer, std::span<const std::int32_t>(labels).first(indices.size()));
+      const auto batch_labels = std::span<const std::int32_t>(labels).first(indices.size());
+      double loss = 0;
+      if constexpr (Net::backend_type::host_memory) {
+        auto inputs = net.input_buffer();
+        data::gather_batch(train_set, indices, inputs, std::span(labels).first(indices.size()));
+        if (s.augment) augmenter.apply(inputs, indices.size());
+        loss = agd::train::train_step<Loss>(net, optimizer, batch_labels);
+      } else {
+        data::gather_batch(train_set, indices, staging, std::span(labels).first(indices.size()));
+        if (s.augment) augmenter.apply(staging, indices.size());
+        net.load_batch(staging.leftCols(Eigen::Index(indices.size())), batch_labels);
+        loss = agd::train::train_step<Loss>(net, optimizer, indices.size());
+      }
       if (result.steps == 0) result.first_loss = loss;
       result.last_loss = loss;
       result.last_eta = optimizer.automatic_learning_rate();
@@ -88,8 +104,10 @@ cifar_result train_cifar_with(const cifar_settings& s, std::ostream& log) {
 template <class Net>
 cifar_result train_cifar(const cifar_settings& s, std::ostream& log) {
   log << Net::summary();
-  if (s.loss == "xent") return train_cifar_with<Net, agd::CrossEntropyLoss>(s, log);
-  return train_cifar_with<Net, agd::MSELoss>(s, log);
+  return on_device<Net>(s.device, [&]<class Model>() {
+    if (s.loss == "xent") return train_cifar_with<Model, agd::CrossEntropyLoss>(s, log);
+    return train_cifar_with<Model, agd::MSELoss>(s, log);
+  });
 }
 
 }  // namespace examples

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <agd/agd.hpp>
+#if AGD_WITH_CUDA
+#include <agd/cuda.hpp>
+#endif
 
 #include <CLI/CLI.hpp>
 
@@ -14,7 +17,39 @@
 
 #include "flag_checks.hpp"
 
+#ifndef AGD_WITH_CUDA
+#define AGD_WITH_CUDA 0
+#endif
+
 namespace examples {
+
+/// Whether this build of the examples has the CUDA backend (configured with -DAGD_CUDA=ON).
+inline constexpr bool cuda_build = AGD_WITH_CUDA;
+
+/// --device cpu|cuda.
+inline void add_device_flag(CLI::App& app, std::string& device) {
+  app.add_option("--device", device,
+                 "cpu, or cuda: the same network on an NVIDIA GPU (in a build configured with "
+                 "-DAGD_CUDA=ON)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+}
+
+/// Runs run.template operator()<N>() with N = Net on the CPU backend, or Net on the CUDA
+/// backend for --device cuda: the same program, only the network type differs.
+template <class Net, class Run>
+auto on_device(const std::string& device, Run&& run) {
+  if (device == "cuda") {
+#if AGD_WITH_CUDA
+    return run.template operator()<typename Net::template on<agd::cuda::device>>();
+#else
+    throw std::invalid_argument(
+        "--device cuda: this build has no CUDA backend; configure CMake with -DAGD_CUDA=ON on a "
+        "machine with nvcc (and run it on one with an NVIDIA GPU)");
+#endif
+  }
+  return run.template operator()<Net>();
+}
 
 struct data_settings {
   std::string data_dir = agd::data::default_fashion_mnist_dir.string();

@@ -32,20 +32,25 @@ int main(int argc, char** argv) {
       ->check(examples::finite_number(0, examples::max_gain, /*low_excluded=*/true))
       ->capture_default_str();
   examples::add_data_flags(app, data);
+  std::string device = "cpu";
+  examples::add_device_flag(app, device);
   CLI11_PARSE(app, argc, argv);
 
   try {
     agd::set_threads(run.threads);
     const auto [train_set, test_set, preprocessing] = examples::load_fashion_mnist(data);
     std::cerr << Net::summary();
-    Net net(run.batch);
-    agd::AGD optimizer(net, {.gain = gain, .seed = run.seed});
-    const agd::train::fit_options options = run.fit_options();
-    const auto history = loss == "mse" ? agd::train::fit(net, optimizer, agd::MSELoss{}, train_set,
-                                                         test_set, options)
-                                       : agd::train::fit(net, optimizer, agd::CrossEntropyLoss{},
-                                                         train_set, test_set, options);
-    std::printf("final test accuracy: %.2f%%\n", 100 * history.back().test_accuracy);
+    const double accuracy = examples::on_device<Net>(device, [&]<class Model>() {
+      Model net(run.batch);
+      agd::AGD optimizer(net, {.gain = gain, .seed = run.seed});
+      const agd::train::fit_options options = run.fit_options();
+      const auto history = loss == "mse" ? agd::train::fit(net, optimizer, agd::MSELoss{},
+                                                           train_set, test_set, options)
+                                         : agd::train::fit(net, optimizer, agd::CrossEntropyLoss{},
+                                                           train_set, test_set, options);
+      return history.back().test_accuracy;
+    });
+    std::printf("final test accuracy: %.2f%%\n", 100 * accuracy);
   } catch (const std::exception& error) {
     std::cerr << "fashion_cnn: " << error.what() << "\n";
     return 1;

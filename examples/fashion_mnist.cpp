@@ -75,8 +75,8 @@ void check_resumed_settings(const std::map<std::string, std::string>& saved, con
                              "; resume with the flags it was saved with, or start a new run");
 }
 
-template <class Loss, class Opt>
-double train(Net& net, Opt& optimizer, const examples::prepared_data& data, const settings& s) {
+template <class Loss, class Model, class Opt>
+double train(Model& net, Opt& optimizer, const examples::prepared_data& data, const settings& s) {
   agd::train::fit_options options = s.run.fit_options();
   if (!s.resume.empty()) {
     const auto info = agd::io::load_checkpoint(s.resume, net, optimizer);
@@ -113,8 +113,8 @@ double train(Net& net, Opt& optimizer, const examples::prepared_data& data, cons
   return history.back().test_accuracy;
 }
 
-template <class Loss>
-double train_with_optimizer(Net& net, const examples::prepared_data& data, const settings& s) {
+template <class Loss, class Model>
+double train_with_optimizer(Model& net, const examples::prepared_data& data, const settings& s) {
   if (s.optimizer == "agd") {
     agd::AGD optimizer(net, {.gain = s.gain, .seed = s.run.seed});
     return train<Loss>(net, optimizer, data, s);
@@ -160,15 +160,12 @@ int main(int argc, char** argv) {
   app.add_option("--resume", s.resume,
                  "Continue the run saved in this checkpoint (same flags and seed: it goes on bit "
                  "for bit; other flags are refused)");
-  app.add_option("--device", s.device,
-                 "cpu, or cuda: the CUDA build of this example, fashion_mnist_cuda")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
+  examples::add_device_flag(app, s.device);
   CLI11_PARSE(app, argc, argv);
-  if (s.device == "cuda") {
-    std::cerr << "fashion_mnist: this program is the CPU build. The GPU version is "
-                 "build/examples/fashion_mnist_cuda, built when CMake is configured with "
-                 "-DAGD_CUDA=ON (it needs nvcc, and an NVIDIA GPU to run).\n";
+  if (s.device == "cuda" && !examples::cuda_build) {
+    std::cerr << "fashion_mnist: --device cuda: this build has no CUDA backend; configure CMake "
+                 "with -DAGD_CUDA=ON on a machine with nvcc (and run it on one with an NVIDIA "
+                 "GPU)\n";
     return 2;
   }
   if (s.lr && s.optimizer == "agd") {
@@ -187,16 +184,16 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--batch " + std::to_string(s.run.batch) +
                                   " is larger than the training set (" +
                                   std::to_string(data.train.size()) + " samples)");
-    Net net(s.run.batch);
     std::cerr << Net::summary() << "optimizer " << s.optimizer << ", loss " << s.loss << ", batch "
-              << s.run.batch << ", " << agd::gemm_backend() << " GEMM\n";
-    double accuracy = 0;
-    if (s.loss == "mse")
-      accuracy = train_with_optimizer<agd::MSELoss>(net, data, s);
-    else if (s.loss == "square")
-      accuracy = train_with_optimizer<agd::SquareLoss>(net, data, s);
-    else
-      accuracy = train_with_optimizer<agd::CrossEntropyLoss>(net, data, s);
+              << s.run.batch << ", "
+              << (s.device == "cuda" ? std::string("CUDA (cuBLAS)") : agd::gemm_backend() + " GEMM")
+              << "\n";
+    const double accuracy = examples::on_device<Net>(s.device, [&]<class Model>() {
+      Model net(s.run.batch);
+      if (s.loss == "mse") return train_with_optimizer<agd::MSELoss>(net, data, s);
+      if (s.loss == "square") return train_with_optimizer<agd::SquareLoss>(net, data, s);
+      return train_with_optimizer<agd::CrossEntropyLoss>(net, data, s);
+    });
     std::printf("final test accuracy: %.2f%%\n", 100 * accuracy);
   } catch (const std::bad_alloc&) {
     std::cerr << "fashion_mnist: out of memory; try a smaller --batch\n";

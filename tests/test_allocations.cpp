@@ -1,13 +1,23 @@
 // After the first step, a training step (batch gather, forward, loss, backward, optimiser) makes
 // no heap allocation at all. This program replaces malloc and its relatives (which catches Eigen,
 // OpenBLAS and everything else) and the global operator new, and counts calls while armed.
+//
+// Built twice: for the CPU backend (test_allocations), and with AGD_ALLOCATIONS_ON_CUDA for the
+// CUDA backend on Thrust's host system (test_allocations_cuda_host), where the same steps,
+// train::fit's way (batches gathered by the batch loader, results left where the step ran),
+// must not allocate either.
+#ifdef AGD_ALLOCATIONS_ON_CUDA
+#include <agd/cuda.hpp>
+#else
 #include <agd/agd.hpp>
+#endif
 #include <agd/train/fit.hpp>
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <string>
 
 extern "C" {
 void* __libc_malloc(std::size_t);
@@ -91,17 +101,17 @@ using Cnn = agd::Sequential<
     agd::Residual<agd::Sqrt2Relu, agd::Conv2d<8, 16, 3, 2>, agd::Sqrt2Relu, agd::Conv2d<16, 16, 3>>,
     agd::AvgPool2d<7>, agd::Flatten, agd::Dense<16, 10>>;
 
-template <class Loss, class Opt, class Network>
-int check(const char* what, Network& net, Opt& optimizer, const agd::data::dataset& data) {
-  agd::data::batch_sampler sampler(data.size(), net.batch_capacity(), 1);
-  std::vector<std::int32_t> labels(net.batch_capacity());
-  std::span<const std::size_t> indices;
-  sampler.start_epoch();
-  auto step = [&] {
-    sampler.next(indices);
-    agd::data::gather_batch(data, indices, net.input_buffer(), std::span<std::int32_t>(labels));
-    agd::train::train_step<Loss>(net, optimizer, std::span<const std::int32_t>(labels));
-  };
+#ifdef AGD_ALLOCATIONS_ON_CUDA
+template <class N>
+using on_backend = typename N::template on<agd::cuda::device>;
+#else
+template <class N>
+using on_backend = N;
+#endif
+
+/// Counts the allocations of 5 steps after a warm-up step.
+template <class Step>
+int count_allocations(const char* what, Step&& step) {
   step();  // warm-up: thread pools and BLAS buffers come up on the first call
   mallocs = 0;
   news = 0;
@@ -109,9 +119,38 @@ int check(const char* what, Network& net, Opt& optimizer, const agd::data::datas
   for (int i = 0; i < 5; ++i) step();
   armed = false;
   const long total = mallocs + news;
-  std::printf("%-28s %ld malloc-family calls, %ld operator new calls in 5 steps\n", what,
+  std::printf("%-44s %ld malloc-family calls, %ld operator new calls in 5 steps\n", what,
               mallocs.load(), news.load());
   return total == 0 ? 0 : 1;
+}
+
+template <class Loss, class Opt, class Network>
+int check(const char* what, Network& net, Opt& optimizer, const agd::data::dataset& data) {
+  agd::data::batch_sampler sampler(data.size(), net.batch_capacity(), 1);
+  std::span<const std::size_t> indices;
+  sampler.start_epoch();
+  int failures = 0;
+  if constexpr (Network::backend_type::host_memory) {
+    // A loop of one's own on the CPU: gather into the input buffer, train_step with host labels.
+    std::vector<std::int32_t> labels(net.batch_capacity());
+    failures += count_allocations(what, [&] {
+      sampler.next(indices);
+      agd::data::gather_batch(data, indices, net.input_buffer(), std::span<std::int32_t>(labels));
+      agd::train::train_step<Loss>(net, optimizer, std::span<const std::int32_t>(labels));
+    });
+  }
+  // train::fit's step: the loader gathers the batch where the network runs, and the loss, eta
+  // and accuracy stay there.
+  agd::train::batch_loader<Network> loader(net, data);
+  sampler.start_epoch(0);
+  loader.begin_epoch(sampler.epoch_order());
+  failures += count_allocations((std::string(what) + " (fit's step)").c_str(), [&] {
+    sampler.next(indices);
+    loader.gather(indices);
+    agd::train::train_step<Loss>(net, optimizer, indices.size());
+    agd::batch_correct(net, net.label_buffer());
+  });
+  return failures;
 }
 
 }  // namespace
@@ -124,7 +163,7 @@ int main() {
   for (std::size_t j = 0; j < data.labels.size(); ++j) data.labels[j] = std::int32_t(j % 10);
 
   int failures = 0;
-  Net net(128);
+  on_backend<Net> net(128);
   {
     agd::AGD optimizer(net);
     failures += check<agd::MSELoss>("AGD + MSELoss:", net, optimizer, data);
@@ -139,10 +178,13 @@ int main() {
     failures += check<agd::MSELoss>("SGD(momentum) + MSELoss:", net, optimizer, data);
   }
   {
-    Cnn cnn(32);
+    on_backend<Cnn> cnn(32);
     agd::AGD optimizer(cnn);
     failures += check<agd::MSELoss>("CNN with skips, AGD:", cnn, optimizer, data);
   }
+#ifdef AGD_ALLOCATIONS_ON_CUDA
+  std::printf("CUDA backend on Thrust's host system: ");
+#endif
   std::printf("%s\n", failures == 0 ? "zero allocations per step: OK" : "FAILED: steps allocate");
   return failures == 0 ? 0 : 1;
 }

@@ -526,7 +526,7 @@ TEST_CASE("checkpoint: a FIFO or directory is refused as the target, a symbolic 
   CHECK(fs::is_symlink(dir.path / "latest.safetensors"));
   CHECK(fs::is_regular_file(fs::symlink_status(real)));
   Net loaded(4);
-  agd::SGD<Net> loaded_optimizer(loaded, {.initialise = false});
+  agd::SGD<Net> loaded_optimizer(loaded, {});
   CHECK(agd::io::load_checkpoint(dir.path / "latest.safetensors", loaded, loaded_optimizer).step ==
         4);
   CHECK(same_weights(loaded, net));

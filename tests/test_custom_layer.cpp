@@ -30,9 +30,9 @@ struct LeakyRelu : agd::elementwise_activation {
   static constexpr double gain = KeepNorm ? agd::constexpr_sqrt(2.0 / (1.0 + Slope * Slope)) : 1.0;
 
   static constexpr auto function =
-      agd::expr::where(agd::expr::x > 0.0, gain * agd::expr::x, gain * Slope * agd::expr::x);
+      agd::expr::where(agd::expr::x > 0.0, gain* agd::expr::x, gain* Slope* agd::expr::x);
   /// d leaky / dz; the backward pass is derivative * dy, fused into one pass.
-  static constexpr auto derivative = agd::expr::where(agd::expr::x > 0.0, gain, gain * Slope);
+  static constexpr auto derivative = agd::expr::where(agd::expr::x > 0.0, gain, gain* Slope);
 
   static std::string name() {
     return std::string(KeepNorm ? "LeakyRelu<" : "PlainLeakyRelu<") + std::to_string(Slope) + ">";
@@ -55,8 +55,8 @@ struct SoftSign {
 template <>
 struct agd::layer_kernel<my::SoftSign, agd::eigen::cpu> {
   template <class S>
-  static void forward(agd::eigen::cpu::context&, agd::matrix_view<const S> x,
-                      agd::matrix_view<S> y, std::byte*) {
+  static void forward(agd::eigen::cpu::context&, agd::matrix_view<const S> x, agd::matrix_view<S> y,
+                      std::byte*) {
     const auto in = agd::eigen::as_eigen(x).array();
     agd::eigen::as_eigen(y).array() = in / (S(1) + in.abs());
   }
@@ -66,7 +66,8 @@ struct agd::layer_kernel<my::SoftSign, agd::eigen::cpu> {
                        agd::matrix_view<const S>, agd::matrix_view<const S> dy,
                        agd::matrix_view<S> dx, std::byte*) {
     const auto in = agd::eigen::as_eigen(x).array();
-    agd::eigen::as_eigen(dx).array() = agd::eigen::as_eigen(dy).array() / (S(1) + in.abs()).square();
+    agd::eigen::as_eigen(dx).array() =
+        agd::eigen::as_eigen(dy).array() / (S(1) + in.abs()).square();
   }
 };
 

@@ -154,9 +154,11 @@ TEST_CASE("baselines: Adam's first steps follow torch.optim.Adam", "[baselines]"
 
 TEST_CASE("baselines: bad hyperparameters are rejected", "[baselines]") {
   TwoLayer net;
-  CHECK_THROWS_WITH(agd::SGD(net, {.lr = -1}), Catch::Contains("learning rate must be a finite number > 0"));
+  CHECK_THROWS_WITH(agd::SGD(net, {.lr = -1}),
+                    Catch::Contains("learning rate must be a finite number > 0"));
   CHECK_THROWS_WITH(agd::SGD(net, {.lr = 0.1, .momentum = 1.5}), Catch::Contains("momentum"));
-  CHECK_THROWS_WITH(agd::Adam(net, {.lr = 0}), Catch::Contains("learning rate must be a finite number > 0"));
+  CHECK_THROWS_WITH(agd::Adam(net, {.lr = 0}),
+                    Catch::Contains("learning rate must be a finite number > 0"));
 }
 
 TEST_CASE("agd: a NaN gradient stops the step before any weight changes", "[agd][errors]") {

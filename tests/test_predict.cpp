@@ -161,7 +161,7 @@ TEST_CASE("save_weights, save_checkpoint: NaN or Inf weights never replace a goo
   const fs::path file = dir.path / "run.safetensors";
   Net net(4);
   set_weights(net, 6);
-  agd::SGD<Net> optimizer(net, {.lr = 0.1, .momentum = 0.9, .initialise = false});
+  agd::SGD<Net> optimizer(net, {.lr = 0.1, .momentum = 0.9});
   agd::io::save_checkpoint(file, net, optimizer, {.step = 1});
   const std::string good = read_file(file);
 
@@ -178,7 +178,7 @@ TEST_CASE("save_weights, save_checkpoint: NaN or Inf weights never replace a goo
                     Catch::Contains("tensor 'optimizer.velocity.0' holds nan at [3, 1]"));
   CHECK(read_file(file) == good);
   Net loaded(4);
-  agd::SGD<Net> loaded_optimizer(loaded, {.lr = 0.1, .momentum = 0.9, .initialise = false});
+  agd::SGD<Net> loaded_optimizer(loaded, {.lr = 0.1, .momentum = 0.9});
   CHECK(agd::io::load_checkpoint(file, loaded, loaded_optimizer).step == 1);
 }
 

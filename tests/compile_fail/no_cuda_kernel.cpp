@@ -24,5 +24,5 @@ struct agd::layer_kernel<my::SoftSign, agd::eigen::cpu> {
 };
 
 using Net = agd::Sequential<agd::Dense<4, 8>, my::SoftSign, agd::Dense<8, 2>>;
-Net cpu_net(4);                             // fine: SoftSign has a CPU kernel
-Net::on<agd::cuda::device> gpu_net(4);      // refused: it has none for CUDA
+Net cpu_net(4);                         // fine: SoftSign has a CPU kernel
+Net::on<agd::cuda::device> gpu_net(4);  // refused: it has none for CUDA

@@ -9,11 +9,12 @@ namespace {
 
 using FashionNet = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>,
                                    agd::Sqrt2Relu, agd::Dense<512, 10>>;
-using SmallCnn = agd::Sequential<
-    agd::Input<3, 8, 8>, agd::Conv2d<3, 8, 3>, agd::BatchNorm, agd::Relu,
-    agd::Residual<agd::Conv2d<8, 8, 3>, agd::BatchNorm, agd::Relu>,
-    agd::Residual<agd::Conv2d<8, 16, 3, 2, 1>, agd::BatchNorm, agd::Relu>, agd::MaxPool2d<2>,
-    agd::AvgPool2d<1>, agd::GlobalAvgPool, agd::Flatten, agd::Dense<16, 10>>;
+using SmallCnn =
+    agd::Sequential<agd::Input<3, 8, 8>, agd::Conv2d<3, 8, 3>, agd::BatchNorm, agd::Relu,
+                    agd::Residual<agd::Conv2d<8, 8, 3>, agd::BatchNorm, agd::Relu>,
+                    agd::Residual<agd::Conv2d<8, 16, 3, 2, 1>, agd::BatchNorm, agd::Relu>,
+                    agd::MaxPool2d<2>, agd::AvgPool2d<1>, agd::GlobalAvgPool, agd::Flatten,
+                    agd::Dense<16, 10>>;
 
 template <class Net, class Optimizer, class Loss>
 double train(const agd::data::dataset& data) {

@@ -226,11 +226,10 @@ constexpr auto make_binary(A a, B b) {
 }
 
 // The arithmetic and comparison operators, for an expression and an expression or a number.
-#define AGD_EXPR_BINARY_OPERATOR(symbol, op)                  \
-  template <operand A, operand B>                             \
-    requires(expression<A> || expression<B>)                  \
-  constexpr auto operator symbol(A a, B b) {                  \
-    return make_binary<op>(a, b);                             \
+#define AGD_EXPR_BINARY_OPERATOR(symbol, op)                                          \
+  template <operand A, operand B>                                                     \
+  requires(expression<A> || expression<B>) constexpr auto operator symbol(A a, B b) { \
+    return make_binary<op>(a, b);                                                     \
   }
 AGD_EXPR_BINARY_OPERATOR(+, plus)
 AGD_EXPR_BINARY_OPERATOR(-, minus)
@@ -248,13 +247,11 @@ constexpr auto operator-(A a) {
 }
 
 template <operand A, operand B>
-  requires(expression<A> || expression<B>)
-constexpr auto max(A a, B b) {
+requires(expression<A> || expression<B>) constexpr auto max(A a, B b) {
   return make_binary<maximum>(a, b);
 }
 template <operand A, operand B>
-  requires(expression<A> || expression<B>)
-constexpr auto min(A a, B b) {
+requires(expression<A> || expression<B>) constexpr auto min(A a, B b) {
   return make_binary<minimum>(a, b);
 }
 template <expression A>

@@ -40,7 +40,9 @@ struct layer_kernel {
 };
 
 template <class Layer, class Backend>
-concept has_kernel = !requires { typename layer_kernel<Layer, Backend>::no_kernel; };
+concept has_kernel = !requires {
+  typename layer_kernel<Layer, Backend>::no_kernel;
+};
 
 /// Scratch a kernel needs for a block of `samples` samples, in bytes (0 if it declares none).
 template <class Kernel, class S>

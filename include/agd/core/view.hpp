@@ -25,8 +25,8 @@ struct matrix_view {
       : data(data_), rows(rows_), cols(cols_), stride(stride_) {}
   /// A read-only view of a writable block.
   template <class U>
-    requires std::is_same_v<T, const U>
-  AGD_HOST_DEVICE constexpr matrix_view(const matrix_view<U>& other)
+  requires std::is_same_v<T, const U> AGD_HOST_DEVICE constexpr matrix_view(
+      const matrix_view<U>& other)
       : data(other.data), rows(other.rows), cols(other.cols), stride(other.stride) {}
 
   AGD_HOST_DEVICE constexpr T* column(std::size_t j) const { return data + j * stride; }

@@ -341,7 +341,7 @@ struct load_request {
   };
   struct tensor {
     std::string name;
-    Eigen::Index rows, cols;      // the shape the file must have
+    Eigen::Index rows, cols;  // the shape the file must have
     destination target;
     std::string owner;            // "layer 3 (Dense<16,8>)" or "the adam state", for messages
     std::string_view if_missing;  // the likely cause, for the message if the file lacks it
@@ -374,10 +374,9 @@ template <class Net>
 void add_flat_tensor(load_request<typename Net::scalar_type>& request, Net& net, std::size_t k,
                      std::string name, typename Net::scalar_type* flat, std::string owner,
                      std::string_view if_missing) {
-  request.tensors.push_back({std::move(name), Eigen::Index(Net::weight_rows[k]),
-                             Eigen::Index(Net::weight_cols[k]),
-                             detail::destination_in(net, flat + Net::weight_offsets[k]), std::move(owner),
-                             if_missing});
+  request.tensors.push_back(
+      {std::move(name), Eigen::Index(Net::weight_rows[k]), Eigen::Index(Net::weight_cols[k]),
+       detail::destination_in(net, flat + Net::weight_offsets[k]), std::move(owner), if_missing});
 }
 
 /// The weight tensors of `net`, for a load_request.
@@ -385,15 +384,17 @@ template <class Net>
 void add_weights(load_request<typename Net::scalar_type>& request, Net& net) {
   for (std::size_t k = 0; k < Net::depth; ++k) {
     const std::size_t position = Net::weight_layer[k];
-    detail::add_flat_tensor(request, net, k, weight_tensor_name<Net>(k), net.weight_data(),
-                    describe_layer(position, request.layer_names[position]),
-                    "the file is incomplete, or was saved from a network whose weighted layers "
-                    "sit at other positions");
+    detail::add_flat_tensor(
+        request, net, k, weight_tensor_name<Net>(k), net.weight_data(),
+        describe_layer(position, request.layer_names[position]),
+        "the file is incomplete, or was saved from a network whose weighted layers "
+        "sit at other positions");
   }
 }
 
 /// Checks the file against the request, reads every tensor into a temporary and only then
-/// copies them all into their targets (buffers of their size, allocated long before). Returns the metadata and, through `optimizer_steps`, the optimiser's steps.
+/// copies them all into their targets (buffers of their size, allocated long before). Returns the
+/// metadata and, through `optimizer_steps`, the optimiser's steps.
 template <class Scalar>
 checkpoint_info perform_load(const std::filesystem::path& file, const load_request<Scalar>& request,
                              std::uint64_t& optimizer_steps) {
@@ -413,8 +414,8 @@ checkpoint_info perform_load(const std::filesystem::path& file, const load_reque
   std::vector<matrix<Scalar>> values;
   values.reserve(request.tensors.size());
   for (const auto& tensor : request.tensors)
-    values.push_back(
-        loader.read<Scalar>(tensor.name, tensor.rows, tensor.cols, tensor.owner, tensor.if_missing));
+    values.push_back(loader.read<Scalar>(tensor.name, tensor.rows, tensor.cols, tensor.owner,
+                                         tensor.if_missing));
   if (request.optimizer_has_steps) optimizer_steps = loader.number_metadata("agd.optimizer.steps");
   if (checkpoint)
     loader.check_all_used("", cat({" (this ", *request.optimizer_name,

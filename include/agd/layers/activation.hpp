@@ -36,21 +36,20 @@ struct elementwise_activation {
 template <class L>
 concept ElementwiseActivation =
     Layer<L> && std::derived_from<L, elementwise_activation> && requires {
-      requires expr::expression<decltype(L::function)>;
-      requires expr::expression<decltype(L::derivative)>;
-      requires decltype(L::function)::arity <= 1;    // a function of x alone
-      requires decltype(L::derivative)::arity <= 2;  // of x and y
-    };
+  requires expr::expression<decltype(L::function)>;
+  requires expr::expression<decltype(L::derivative)>;
+  requires decltype(L::function)::arity <= 1;    // a function of x alone
+  requires decltype(L::derivative)::arity <= 2;  // of x and y
+};
 
 /// The kernel of every element-wise activation on every backend: the expressions, evaluated by
 /// the backend's element-wise pass. The network passes whole columns (contiguous blocks).
 template <ElementwiseActivation L, class Backend>
 struct layer_kernel<L, Backend> {
   template <class S>
-  static void forward(typename Backend::context& context, matrix_view<const S> x,
-                      matrix_view<S> y, std::byte*) {
-    Backend::local_for_each(context, x.size(),
-                            map_expression<S, 1>(L::function, {x.data}, y.data));
+  static void forward(typename Backend::context& context, matrix_view<const S> x, matrix_view<S> y,
+                      std::byte*) {
+    Backend::local_for_each(context, x.size(), map_expression<S, 1>(L::function, {x.data}, y.data));
   }
   /// dx = f'(x) dy, with f' the layer's derivative (of x and its output y).
   template <class S>

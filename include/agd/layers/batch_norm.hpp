@@ -141,8 +141,8 @@ struct layer_kernel<detail::batch_norm_bound<In>, Backend> {
   /// y = (x - mean_c) / sqrt(var_c + eps), mean and (biased) variance over the batch and the
   /// plane of each channel. x may be any whole number of channels (a block of rows).
   template <class S>
-  static void forward(typename Backend::context& context, matrix_view<const S> x,
-                      matrix_view<S> y, std::byte* workspace) {
+  static void forward(typename Backend::context& context, matrix_view<const S> x, matrix_view<S> y,
+                      std::byte* workspace) {
     const auto block = block_of(x);
     double* mean = reinterpret_cast<double*>(workspace);
     double* inverse_std = mean + In.channels;
@@ -198,16 +198,13 @@ struct layer_kernel<detail::batch_norm_bound<In>, Backend> {
     using kind = typename detail::channel_values<S>::kind;
     const std::size_t channels = block.rows / In.plane();
     const double count = double(In.plane() * x.cols);
-    Backend::local_segmented_sum(context, channels, In.plane() * x.cols,
-                                 detail::channel_values<S>{block, x.data, nullptr, nullptr,
-                                                           kind::value},
-                                 mean);
-    Backend::local_for_each(context, channels,
-                            detail::channel_moment{mean, count, 0.0, false});
-    Backend::local_segmented_sum(context, channels, In.plane() * x.cols,
-                                 detail::channel_values<S>{block, x.data, nullptr, mean,
-                                                           kind::centred_square},
-                                 inverse_std);
+    Backend::local_segmented_sum(
+        context, channels, In.plane() * x.cols,
+        detail::channel_values<S>{block, x.data, nullptr, nullptr, kind::value}, mean);
+    Backend::local_for_each(context, channels, detail::channel_moment{mean, count, 0.0, false});
+    Backend::local_segmented_sum(
+        context, channels, In.plane() * x.cols,
+        detail::channel_values<S>{block, x.data, nullptr, mean, kind::centred_square}, inverse_std);
     Backend::local_for_each(context, channels,
                             detail::channel_moment{inverse_std, count, BatchNorm::epsilon, true});
   }

@@ -36,8 +36,8 @@ struct layer_kernel<Dense<In, Out>, Backend> {
   template <class S>
   static void forward(typename Backend::context& context, matrix_view<const S> w,
                       matrix_view<const S> x, matrix_view<S> y, std::byte*) {
-    Backend::gemm(context, false, false, Out, x.cols, In, S(1), w.data, w.stride, x.data,
-                  x.stride, S(0), y.data, y.stride);
+    Backend::gemm(context, false, false, Out, x.cols, In, S(1), w.data, w.stride, x.data, x.stride,
+                  S(0), y.data, y.stride);
   }
   /// dW = dY X^T: the sum over the batch of outer products (the 1/n is already in dY). `dy` and
   /// `dw` may be the same block of rows of each.

@@ -24,16 +24,15 @@ namespace agd {
 template <detail::passes_through L, class Backend>
 struct layer_kernel<L, Backend> {
   template <class S>
-  static void forward(typename Backend::context& context, matrix_view<const S> x,
-                      matrix_view<S> y, std::byte*) {
+  static void forward(typename Backend::context& context, matrix_view<const S> x, matrix_view<S> y,
+                      std::byte*) {
     Backend::local_for_each(context, x.size(), map_expression<S, 1>(expr::x, {x.data}, y.data));
   }
   template <class S>
   static void backward(typename Backend::context& context, matrix_view<const S>,
                        matrix_view<const S>, matrix_view<const S> dy, matrix_view<S> dx,
                        std::byte*) {
-    Backend::local_for_each(context, dy.size(),
-                            map_expression<S, 1>(expr::x, {dy.data}, dx.data));
+    Backend::local_for_each(context, dy.size(), map_expression<S, 1>(expr::x, {dy.data}, dx.data));
   }
 };
 

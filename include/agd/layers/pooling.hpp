@@ -91,13 +91,13 @@ struct pool_backward_element {
     // Windows oy with oy*Stride <= iy < oy*Stride + K, likewise for ox.
     const std::size_t oy_first = iy + 1 > K ? (iy + 1 - K + Stride - 1) / Stride : 0;
     const std::size_t ox_first = ix + 1 > K ? (ix + 1 - K + Stride - 1) / Stride : 0;
-    const std::size_t oy_last = iy / Stride < geometry::out_height ? iy / Stride
-                                                                   : geometry::out_height - 1;
-    const std::size_t ox_last = ix / Stride < geometry::out_width ? ix / Stride
-                                                                  : geometry::out_width - 1;
+    const std::size_t oy_last =
+        iy / Stride < geometry::out_height ? iy / Stride : geometry::out_height - 1;
+    const std::size_t ox_last =
+        ix / Stride < geometry::out_width ? ix / Stride : geometry::out_width - 1;
     const S* image = x + j * In.size();
-    const std::size_t out_base = j * geometry::out_size + c * geometry::out_height *
-                                                              geometry::out_width;
+    const std::size_t out_base =
+        j * geometry::out_size + c * geometry::out_height * geometry::out_width;
     S sum = S(0);
     for (std::size_t oy = oy_first; oy <= oy_last; ++oy)
       for (std::size_t ox = ox_first; ox <= ox_last; ++ox) {
@@ -197,13 +197,13 @@ struct GlobalAvgPool {
 };
 
 /// Pooling on every backend: its element-wise pass over the block of samples.
-template <class Unbound, detail::pool_kind Kind, std::size_t K, std::size_t Stride,
-          tensor_shape In, class Backend>
+template <class Unbound, detail::pool_kind Kind, std::size_t K, std::size_t Stride, tensor_shape In,
+          class Backend>
 struct layer_kernel<detail::pool_bound<Unbound, Kind, K, Stride, In>, Backend> {
   using geometry = detail::pool_geometry<Kind, K, Stride, In>;
   template <class S>
-  static void forward(typename Backend::context& context, matrix_view<const S> x,
-                      matrix_view<S> y, std::byte*) {
+  static void forward(typename Backend::context& context, matrix_view<const S> x, matrix_view<S> y,
+                      std::byte*) {
     Backend::local_for_each(context, y.size(),
                             detail::pool_forward_element<S, geometry, In.size()>{x.data, y.data});
   }
@@ -211,17 +211,17 @@ struct layer_kernel<detail::pool_bound<Unbound, Kind, K, Stride, In>, Backend> {
   static void backward(typename Backend::context& context, matrix_view<const S> x,
                        matrix_view<const S> y, matrix_view<const S> dy, matrix_view<S> dx,
                        std::byte*) {
-    Backend::local_for_each(context, dx.size(),
-                            detail::pool_backward_element<S, Kind, K, Stride, In>{
-                                x.data, y.data, dy.data, dx.data});
+    Backend::local_for_each(
+        context, dx.size(),
+        detail::pool_backward_element<S, Kind, K, Stride, In>{x.data, y.data, dy.data, dx.data});
   }
 };
 
 template <tensor_shape In, class Backend>
 struct layer_kernel<detail::global_average_bound<In>, Backend> {
   template <class S>
-  static void forward(typename Backend::context& context, matrix_view<const S> x,
-                      matrix_view<S> y, std::byte*) {
+  static void forward(typename Backend::context& context, matrix_view<const S> x, matrix_view<S> y,
+                      std::byte*) {
     Backend::local_for_each(context, y.size(),
                             detail::global_average_forward_element<S, In>{x.data, y.data});
   }

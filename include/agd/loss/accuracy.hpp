@@ -23,8 +23,8 @@ template <class S>
 std::size_t count_correct(const_matrix_ref<S> output, std::span<const std::int32_t> labels) {
   std::size_t correct = 0;
   for (Eigen::Index j = 0; j < output.cols(); ++j)
-    correct += predicted_class(output.col(j).data(), std::size_t(output.rows())) ==
-               labels[std::size_t(j)];
+    correct +=
+        predicted_class(output.col(j).data(), std::size_t(output.rows())) == labels[std::size_t(j)];
   return correct;
 }
 

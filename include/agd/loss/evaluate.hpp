@@ -27,9 +27,9 @@ struct sample_loss_pass {
   S scale;
   double* per_sample;
   AGD_HOST_DEVICE void operator()(std::size_t j) const {
-    per_sample[j] = Loss::template sample_loss<S>(output + j * classes, labels[j], classes,
-                                                  gradient ? gradient + j * classes : nullptr,
-                                                  scale);
+    per_sample[j] =
+        Loss::template sample_loss<S>(output + j * classes, labels[j], classes,
+                                      gradient ? gradient + j * classes : nullptr, scale);
   }
 };
 
@@ -81,8 +81,7 @@ auto batch_loss(Net& net, const std::int32_t* labels, bool gradient = true) {
           net.activation_view(Net::layer_count).data, labels,
           gradient ? net.activation_gradient_view(Net::layer_count).data : nullptr,
           Net::output_size, S(1) / S(n), net.per_sample_scratch()});
-  backend::local_segmented_sum(context, 1, n, detail::array_entry{net.per_sample_scratch()},
-                               slots);
+  backend::local_segmented_sum(context, 1, n, detail::array_entry{net.per_sample_scratch()}, slots);
   backend::single(context,
                   detail::finish_batch_loss{slots, double(n), backend::status_pointer(context)});
   if constexpr (!backend::asynchronous) net.check_status("", Loss::name());
@@ -98,10 +97,10 @@ auto batch_correct(Net& net, const std::int32_t* labels) {
   auto& context = net.context();
   const std::size_t n = net.batch_size();
   double* slots = net.result_slots();
-  backend::local_for_each(context, n,
-                          detail::correct_prediction_pass<S>{
-                              net.activation_view(Net::layer_count).data, labels,
-                              Net::output_size, net.per_sample_scratch()});
+  backend::local_for_each(
+      context, n,
+      detail::correct_prediction_pass<S>{net.activation_view(Net::layer_count).data, labels,
+                                         Net::output_size, net.per_sample_scratch()});
   backend::local_segmented_sum(context, 1, n, detail::array_entry{net.per_sample_scratch()},
                                slots + 1);
   return backend::read_result(context, static_cast<const double*>(slots + 1));

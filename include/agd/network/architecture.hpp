@@ -260,9 +260,9 @@ struct architecture {
   }
 
   /// One line per layer: position, name, input and output shape, weights and AGD scale.
-  [[nodiscard("summary() returns the text; print it, e.g. std::cout << Net::summary()")]] static std::
-      string
-      summary() {
+  [[nodiscard(
+      "summary() returns the text; print it, e.g. std::cout << Net::summary()")]] static std::string
+  summary() {
     const auto names = facts::names();
     std::ostringstream out;
     out << "agd::Sequential: " << layer_count << " layers, depth L = " << depth << ", "

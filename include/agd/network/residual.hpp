@@ -18,8 +18,8 @@
 #include "agd/core/expression.hpp"
 #include "agd/core/kernel.hpp"
 #include "agd/core/layer.hpp"
-#include "agd/core/view.hpp"
 #include "agd/core/shape.hpp"
+#include "agd/core/view.hpp"
 #include "agd/layers/conv2d.hpp"
 #include "agd/network/shape_check.hpp"
 
@@ -102,9 +102,9 @@ struct layer_kernel<detail::residual_end_bound<Skip, Out>, Backend> {
   template <class S>
   static void forward(typename Backend::context& context, matrix_view<const S> block,
                       matrix_view<const S> skip, matrix_view<S> y, std::byte*) {
-    Backend::local_for_each(context, y.size(),
-                            map_expression<S, 2>(expr::x + expr::y, {block.data, skip.data},
-                                                 y.data));
+    Backend::local_for_each(
+        context, y.size(),
+        map_expression<S, 2>(expr::x + expr::y, {block.data, skip.data}, y.data));
   }
   /// y = block + P skip, P the 1x1 strided projection.
   template <class S>

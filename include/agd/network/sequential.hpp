@@ -79,8 +79,9 @@ constexpr std::size_t output_rows_per_weight_row_of() {
 
 template <class Scalar, class Backend, class... Layers>
 class basic_network : public architecture<Layers...> {
-  static_assert(std::is_floating_point_v<Scalar>, "agd::Sequential: the scalar type must be float "
-                                                  "or double");
+  static_assert(std::is_floating_point_v<Scalar>,
+                "agd::Sequential: the scalar type must be float "
+                "or double");
 
  public:
   using architecture_type = architecture<Layers...>;
@@ -113,8 +114,8 @@ class basic_network : public architecture<Layers...> {
   using architecture_type::weight_rows;
 
  private:
-  static constexpr bool kernels_exist = detail::check_kernels<Backend, architecture_type>(
-      std::make_index_sequence<layer_count>{});
+  static constexpr bool kernels_exist =
+      detail::check_kernels<Backend, architecture_type>(std::make_index_sequence<layer_count>{});
   static_assert(kernels_exist,
                 "agd::Sequential: a layer has no kernel for this backend (see the error above)");
 
@@ -129,12 +130,14 @@ class basic_network : public architecture<Layers...> {
         boost::hana::make_range(boost::hana::size_c<0>, boost::hana::size_c<layer_count>),
         [samples](auto... i) {
           std::size_t most = 0;
-          ((most = std::max(most, [&] {
-              if constexpr (detail::opens_residual<layer_at<decltype(i)::value>>)
-                return std::size_t{0};
-              else
-                return workspace_bytes_of<kernel_at<decltype(i)::value>, Scalar>(samples);
-            }())),
+          ((most = std::max(most,
+                            [&] {
+                              if constexpr (detail::opens_residual<layer_at<decltype(i)::value>>)
+                                return std::size_t{0};
+                              else
+                                return workspace_bytes_of<kernel_at<decltype(i)::value>, Scalar>(
+                                    samples);
+                            }())),
            ...);
           return (most + 63) / 64 * 64;  // a cache line apart
         });
@@ -204,9 +207,9 @@ class basic_network : public architecture<Layers...> {
   }
   void weights_from_host(std::span<const Scalar> host) {
     if (host.size() != parameter_count)
-      throw std::invalid_argument("agd::Sequential::weights_from_host: " +
-                                  std::to_string(host.size()) + " values given for " +
-                                  std::to_string(parameter_count) + " parameters");
+      throw std::invalid_argument(
+          "agd::Sequential::weights_from_host: " + std::to_string(host.size()) +
+          " values given for " + std::to_string(parameter_count) + " parameters");
     Backend::upload(context_, host.data(), parameter_count, weights_.data());
     Backend::synchronize(context_);
   }
@@ -247,9 +250,7 @@ class basic_network : public architecture<Layers...> {
 
   /// The d_L x n output of the last forward pass, as a view valid until the next one.
   auto output() { return present(activation_view(layer_count).middle_cols(0, batch_)); }
-  auto output() const {
-    return present(activation_view(layer_count).middle_cols(0, batch_));
-  }
+  auto output() const { return present(activation_view(layer_count).middle_cols(0, batch_)); }
   /// Where a loss writes dLoss/dOutput (d_L x n) for backward().
   auto output_gradient() {
     return present(activation_gradient_view(layer_count).middle_cols(0, batch_));
@@ -296,9 +297,7 @@ class basic_network : public architecture<Layers...> {
     return block_to_host(block<const Scalar>(activation_gradients_.data(), layer_count));
   }
   matrix_type weight_to_host(std::size_t k) const { return tensor_to_host(weights_.data(), k); }
-  matrix_type gradient_to_host(std::size_t k) const {
-    return tensor_to_host(gradients_.data(), k);
-  }
+  matrix_type gradient_to_host(std::size_t k) const { return tensor_to_host(gradients_.data(), k); }
 
   // The CPU backend's conveniences, on Eigen matrices in host memory.
 
@@ -306,15 +305,13 @@ class basic_network : public architecture<Layers...> {
   /// matrix of its own (a copy: later passes do not change it). forward_view() gives the
   /// zero-copy view instead.
   template <class Derived>
-    requires(Backend::host_memory)
-  matrix_type forward(const Eigen::MatrixBase<Derived>& inputs) {
+  requires(Backend::host_memory) matrix_type forward(const Eigen::MatrixBase<Derived>& inputs) {
     return forward_view(inputs);
   }
   /// Like forward(), but returns a view of the network's output buffer, which the next forward
   /// pass overwrites.
   template <class Derived>
-    requires(Backend::host_memory)
-  auto forward_view(const Eigen::MatrixBase<Derived>& inputs) {
+  requires(Backend::host_memory) auto forward_view(const Eigen::MatrixBase<Derived>& inputs) {
     check_batch(static_cast<std::size_t>(inputs.rows()), static_cast<std::size_t>(inputs.cols()),
                 input_size, "forward", "inputs");
     input_buffer().leftCols(inputs.cols()) = inputs.template cast<Scalar>();
@@ -323,8 +320,8 @@ class basic_network : public architecture<Layers...> {
 
   /// Backward from a given output gradient (copied into the output-gradient buffer).
   template <class Derived>
-    requires(Backend::host_memory)
-  void backward(const Eigen::MatrixBase<Derived>& output_gradient_value) {
+  requires(Backend::host_memory) void backward(
+      const Eigen::MatrixBase<Derived>& output_gradient_value) {
     check_batch(static_cast<std::size_t>(output_gradient_value.rows()),
                 static_cast<std::size_t>(output_gradient_value.cols()), output_size, "backward",
                 "output gradient");
@@ -442,8 +439,7 @@ class basic_network : public architecture<Layers...> {
   /// to compile; out of line, each is compiled once, and a call per layer costs nothing next to
   /// its GEMMs.
   template <std::size_t i>
-  [[gnu::noinline]] void forward_layer(std::size_t first, std::size_t count,
-                                       std::byte* workspace) {
+  [[gnu::noinline]] void forward_layer(std::size_t first, std::size_t count, std::byte* workspace) {
     using layer = layer_at<i>;
     const matrix_view<const Scalar> x = activation_view(i).middle_cols(first, count);
     const matrix_view<Scalar> y = activation_view(i + 1).middle_cols(first, count);
@@ -492,8 +488,8 @@ class basic_network : public architecture<Layers...> {
           context_, dx.size(),
           map_expression<Scalar, 2>(expr::x + expr::y, {dx.data, dy.data}, dx.data));
     } else if constexpr (layer::has_weights) {
-      kernel_at<i>::template backward_inputs<Scalar>(context_, weight_view(weight_index[i]), dy,
-                                                     dx, workspace);
+      kernel_at<i>::template backward_inputs<Scalar>(context_, weight_view(weight_index[i]), dy, dx,
+                                                     workspace);
     } else {
       kernel_at<i>::template backward<Scalar>(
           context_, activation_view(i).middle_cols(first, count),
@@ -535,12 +531,13 @@ class basic_network : public architecture<Layers...> {
     };
     if constexpr (Forward) {
       kernel_at<i>::template forward<Scalar>(context_, channel_block(activation_view(i)),
-                                             channel_block(activation_view(i + 1)), workspace_of(thread));
+                                             channel_block(activation_view(i + 1)),
+                                             workspace_of(thread));
     } else {
       kernel_at<i>::template backward<Scalar>(
           context_, channel_block(activation_view(i)), channel_block(activation_view(i + 1)),
-          channel_block(activation_gradient_view(i + 1)), channel_block(activation_gradient_view(i)),
-          workspace_of(thread));
+          channel_block(activation_gradient_view(i + 1)),
+          channel_block(activation_gradient_view(i)), workspace_of(thread));
     }
   }
 

@@ -40,8 +40,7 @@ class Adam {
     if (!(std::isfinite(options_.lr) && options_.lr > 0))
       throw std::invalid_argument("agd::Adam: the learning rate must be a finite number > 0, got " +
                                   std::to_string(options_.lr));
-    if (!(options_.beta1 >= 0 && options_.beta1 < 1 && options_.beta2 >= 0 &&
-          options_.beta2 < 1))
+    if (!(options_.beta1 >= 0 && options_.beta1 < 1 && options_.beta2 >= 0 && options_.beta2 < 1))
       throw std::invalid_argument("agd::Adam: beta1 and beta2 must be in [0, 1)");
     if (!(std::isfinite(options_.eps) && options_.eps > 0))
       throw std::invalid_argument("agd::Adam: eps must be a finite number > 0");
@@ -50,8 +49,7 @@ class Adam {
     first_moment_.resize(Net::parameter_count);
     second_moment_.resize(Net::parameter_count);
     tensor_offsets_.resize(Net::depth + 1);
-    backend::upload(context, Net::tensor_offsets.data(), Net::depth + 1,
-                    tensor_offsets_.data());
+    backend::upload(context, Net::tensor_offsets.data(), Net::depth + 1, tensor_offsets_.data());
     norms_.resize(Net::depth);
     learning_rate_.resize(1);
     backend::upload(context, &options_.lr, 1, learning_rate_.data());
@@ -65,8 +63,8 @@ class Adam {
     detail::check_gradients_finite(net_, tensor_offsets_.data(), norms_.data(), "agd::Adam::step");
     auto& context = net_.context();
     baseline_scalars* scalars = scalars_.data();
-    backend::single(context, adam_step_scalars{scalars, options_.lr, options_.beta1,
-                                               options_.beta2, backend::status_pointer(context)});
+    backend::single(context, adam_step_scalars{scalars, options_.lr, options_.beta1, options_.beta2,
+                                               backend::status_pointer(context)});
     using namespace expr;
     constexpr argument<0> w;
     constexpr argument<1> g;
@@ -103,18 +101,14 @@ class Adam {
   const scalar_type* second_moment_data() const { return second_moment_.data(); }
   /// Tensor k of first moment (in the layout of weight k), on a backend whose memory is
   /// the host's.
-  auto first_moment(std::size_t k)
-    requires(backend::host_memory)
-  {
+  auto first_moment(std::size_t k) requires(backend::host_memory) {
     return Eigen::Map<matrix<scalar_type>>(first_moment_.data() + Net::weight_offsets.at(k),
                                            Eigen::Index(Net::weight_rows[k]),
                                            Eigen::Index(Net::weight_cols[k]));
   }
   /// Tensor k of second moment (in the layout of weight k), on a backend whose memory is
   /// the host's.
-  auto second_moment(std::size_t k)
-    requires(backend::host_memory)
-  {
+  auto second_moment(std::size_t k) requires(backend::host_memory) {
     return Eigen::Map<matrix<scalar_type>>(second_moment_.data() + Net::weight_offsets.at(k),
                                            Eigen::Index(Net::weight_rows[k]),
                                            Eigen::Index(Net::weight_cols[k]));

@@ -66,11 +66,11 @@ class AGD {
     auto& context = net_.context();
     backend::segmented_squared_norms(context, net_.gradient_data(), offsets_.data(), slice_count,
                                      squared_norms_.data());
-    backend::single(context, agd_step_scalars<scalar_type>{
-                                 squared_norms_.data(), scales_.data(), owners_.data(),
-                                 slice_count, depth, options_.gain, slice_norms_.data(),
-                                 weight_norms_.data(), factors_.data(), scalars_.data(),
-                                 backend::status_pointer(context)});
+    backend::single(context,
+                    agd_step_scalars<scalar_type>{
+                        squared_norms_.data(), scales_.data(), owners_.data(), slice_count, depth,
+                        options_.gain, slice_norms_.data(), weight_norms_.data(), factors_.data(),
+                        scalars_.data(), backend::status_pointer(context)});
     if constexpr (!backend::asynchronous) net_.check_status("agd::AGD::step");
     backend::segmented_update(context, net_.weight_data(), net_.gradient_data(), offsets_.data(),
                               slice_count, Net::parameter_count, factors_.data());

@@ -36,10 +36,10 @@ struct agd_step_scalars {
   std::size_t slices;
   std::size_t depth;
   double gain;
-  double* slice_norms;   // out, per slice
-  double* weight_norms;  // out, per weight
-  S* factors;            // out, per slice
-  agd_scalars* scalars;  // out
+  double* slice_norms;       // out, per slice
+  double* weight_norms;      // out, per weight
+  S* factors;                // out, per slice
+  agd_scalars* scalars;      // out
   execution_status* status;  // in/out: an earlier failure in this step (the loss) stops it too
 
   AGD_HOST_DEVICE void operator()() const {
@@ -72,8 +72,7 @@ struct agd_step_scalars {
     if (go) scalars->steps += 1;
     for (std::size_t s = 0; s < slices; ++s) {
       const double norm = slice_norms[s];
-      factors[s] =
-          go && norm > 0 ? S(gain * eta / double(depth) * slice_scales[s] / norm) : S(0);
+      factors[s] = go && norm > 0 ? S(gain * eta / double(depth) * slice_scales[s] / norm) : S(0);
     }
   }
 };

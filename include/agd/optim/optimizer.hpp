@@ -33,8 +33,7 @@ void check_gradients_finite(Net& net, const std::uint64_t* tensor_offsets, doubl
                             const char* where) {
   using backend = typename Net::backend_type;
   auto& context = net.context();
-  backend::segmented_squared_norms(context, net.gradient_data(), tensor_offsets, Net::depth,
-                                   norms);
+  backend::segmented_squared_norms(context, net.gradient_data(), tensor_offsets, Net::depth, norms);
   backend::single(context,
                   gradient_finite_check{norms, Net::depth, backend::status_pointer(context)});
   if constexpr (!backend::asynchronous) net.check_status(where);

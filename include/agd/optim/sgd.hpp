@@ -43,8 +43,7 @@ class SGD {
     auto& context = net_.context();
     if (options_.momentum > 0) velocity_.resize(Net::parameter_count);
     tensor_offsets_.resize(Net::depth + 1);
-    backend::upload(context, Net::tensor_offsets.data(), Net::depth + 1,
-                    tensor_offsets_.data());
+    backend::upload(context, Net::tensor_offsets.data(), Net::depth + 1, tensor_offsets_.data());
     norms_.resize(Net::depth);
     learning_rate_.resize(1);
     backend::upload(context, &options_.lr, 1, learning_rate_.data());
@@ -69,13 +68,14 @@ class SGD {
     if (options_.momentum > 0) {
       const auto new_buf = parameter(&scalars->momentum) * buf + g;
       const auto new_w = w - options_.lr * new_buf;
-      detail::apply_update(net_, expression_map<scalar_type, 3, decltype(make_list(new_w, new_buf))>{
-                                     make_list(new_w, new_buf),
-                                     {weights, gradients, velocity_.data()},
-                                     {weights, velocity_.data()}});
+      detail::apply_update(net_,
+                           expression_map<scalar_type, 3, decltype(make_list(new_w, new_buf))>{
+                               make_list(new_w, new_buf),
+                               {weights, gradients, velocity_.data()},
+                               {weights, velocity_.data()}});
     } else {
-      detail::apply_update(net_, map_expression<scalar_type, 2>(w - options_.lr * g,
-                                                                {weights, gradients}, weights));
+      detail::apply_update(
+          net_, map_expression<scalar_type, 2>(w - options_.lr * g, {weights, gradients}, weights));
     }
     return options_.lr;
   }
@@ -96,9 +96,7 @@ class SGD {
   }
   /// Tensor k of velocity (in the layout of weight k), on a backend whose memory is
   /// the host's.
-  auto velocity(std::size_t k)
-    requires(backend::host_memory)
-  {
+  auto velocity(std::size_t k) requires(backend::host_memory) {
     return Eigen::Map<matrix<scalar_type>>(velocity_.data() + Net::weight_offsets.at(k),
                                            Eigen::Index(Net::weight_rows[k]),
                                            Eigen::Index(Net::weight_cols[k]));

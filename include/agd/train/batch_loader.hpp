@@ -22,10 +22,9 @@ void check_dataset(const data::dataset& data, const char* where, const char* wha
   if (data.size() == 0)
     throw std::invalid_argument(std::string(where) + ": the " + what + " is empty");
   if (data.input_size() != Net::input_size)
-    throw std::invalid_argument(std::string(where) + ": the " + what + " has " +
-                                std::to_string(data.input_size()) +
-                                " inputs per sample but the network expects " +
-                                std::to_string(Net::input_size));
+    throw std::invalid_argument(
+        std::string(where) + ": the " + what + " has " + std::to_string(data.input_size()) +
+        " inputs per sample but the network expects " + std::to_string(Net::input_size));
   if (std::size_t(data.inputs.cols()) != data.size())
     throw std::invalid_argument(std::string(where) + ": the " + what + " has " +
                                 std::to_string(data.inputs.cols()) + " input columns but " +

@@ -32,8 +32,8 @@
 #include "agd/loss/accuracy.hpp"
 #include "agd/loss/evaluate.hpp"
 #include "agd/loss/loss.hpp"
-#include "agd/train/batch_loader.hpp"
 #include "agd/optim/optimizer.hpp"
+#include "agd/train/batch_loader.hpp"
 #include "agd/train/position.hpp"
 #include "agd/train/progress.hpp"
 
@@ -128,14 +128,13 @@ auto train_step(Net& net, Opt& optimizer, std::size_t n) {
 /// given on the host (a CPU network). The batch is checked first: a NaN or Inf in it throws
 /// agd::non_finite_error naming the sample, and a label out of range std::invalid_argument.
 template <class Loss, class Net, class Opt>
-  requires(Net::backend_type::host_memory)
-double train_step(Net& net, Opt& optimizer, std::span<const std::int32_t> labels) {
+requires(Net::backend_type::host_memory) double train_step(Net& net, Opt& optimizer,
+                                                           std::span<const std::int32_t> labels) {
   const auto n = static_cast<Eigen::Index>(labels.size());
   if (labels.empty() || labels.size() > net.batch_capacity())
-    throw std::invalid_argument("agd::train::train_step: a batch of " +
-                                std::to_string(labels.size()) +
-                                " labels does not fit the batch capacity " +
-                                std::to_string(net.batch_capacity()));
+    throw std::invalid_argument(
+        "agd::train::train_step: a batch of " + std::to_string(labels.size()) +
+        " labels does not fit the batch capacity " + std::to_string(net.batch_capacity()));
   auto inputs = net.input_buffer().leftCols(n);
   if (!inputs.allFinite()) {
     Eigen::Index row = 0, column = 0;
@@ -343,9 +342,9 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     if constexpr (backend::asynchronous) {
       // A step's wall time on the host is only its launch: report the epoch's mean instead.
       if (m.steps > first_step)
-        m.step_ms = std::chrono::duration<double, std::milli>(clock::now() - training_start)
-                        .count() /
-                    double(m.steps - first_step);
+        m.step_ms =
+            std::chrono::duration<double, std::milli>(clock::now() - training_start).count() /
+            double(m.steps - first_step);
     } else {
       // The median over the steps timed in this run (a resumed epoch's earlier steps were not).
       const auto timed_begin = step_ms.begin() + std::ptrdiff_t(first_step);

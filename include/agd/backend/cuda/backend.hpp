@@ -43,8 +43,8 @@
 #include "agd/core/view.hpp"
 
 #if AGD_CUDA_DEVICE
-#include <cub/device/device_segmented_reduce.cuh>
 #include <thrust/iterator/transform_iterator.h>
+#include <cub/device/device_segmented_reduce.cuh>
 #endif
 
 namespace agd::cuda {
@@ -188,7 +188,9 @@ struct device {
   static void parallel(context&, F&& f) {
     f(0u, 1u);
   }
-  static unsigned thread_count(const context&) { return 1; }
+  static unsigned thread_count(const context&) {
+    return 1;
+  }
 
   /// f(i) for i in [0, n): one kernel.
   template <class F>
@@ -212,12 +214,14 @@ struct device {
                                   const F& value, double* out) {
     if (segments == 0) return;
 #if AGD_CUDA_DEVICE
-    const auto input = thrust::make_transform_iterator(thrust::counting_iterator<std::size_t>(0),
-                                                       detail::uniform_segment_value<F>{value, size});
+    const auto input = thrust::make_transform_iterator(
+        thrust::counting_iterator<std::size_t>(0), detail::uniform_segment_value<F>{value, size});
     const auto begins = thrust::make_transform_iterator(thrust::counting_iterator<std::size_t>(0),
                                                         detail::times_constant{size});
     segmented_reduce(ctx, input, out, segments, begins, begins + 1);
 #else
+    // Thrust's host system has no CUB: the same sums as plain loops.
+    (void)ctx;
     for (std::size_t s = 0; s < segments; ++s) {
       double sum = 0;
       for (std::size_t i = 0; i < size; ++i) sum += value(s, i);
@@ -235,6 +239,7 @@ struct device {
     const auto squares = thrust::make_transform_iterator(data, detail::squared_as_double<S>{});
     segmented_reduce(ctx, squares, out, segments, offsets, offsets + 1);
 #else
+    (void)ctx;
     for (std::size_t s = 0; s < segments; ++s) {
       double sum = 0;
       for (std::uint64_t i = offsets[s]; i < offsets[s + 1]; ++i)
@@ -249,16 +254,16 @@ struct device {
   template <class S>
   static void segmented_update(context& ctx, S* w, const S* g, const std::uint64_t* offsets,
                                std::size_t segments, std::size_t elements, const S* factors) {
-    thrust::for_each_n(policy(ctx), thrust::counting_iterator<std::uint64_t>(0), elements,
-                       detail::segmented_scaled_update<S>{w, g, offsets,
-                                                          std::uint32_t(segments), factors});
+    thrust::for_each_n(
+        policy(ctx), thrust::counting_iterator<std::uint64_t>(0), elements,
+        detail::segmented_scaled_update<S>{w, g, offsets, std::uint32_t(segments), factors});
   }
 
   /// BLAS's GEMM on the stream (see runtime.hpp).
   template <class S>
   static void gemm(context& ctx, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
-                   std::size_t k, S alpha, const S* a, std::size_t lda, const S* b,
-                   std::size_t ldb, S beta, S* c, std::size_t ldc) {
+                   std::size_t k, S alpha, const S* a, std::size_t lda, const S* b, std::size_t ldb,
+                   S beta, S* c, std::size_t ldc) {
     cuda::gemm(ctx, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 
@@ -275,7 +280,9 @@ struct device {
   static void copy(context& ctx, const T* from, std::size_t n, T* to) {
     copy_bytes(ctx, to, from, n * sizeof(T), copy_kind::device_to_device);
   }
-  static void synchronize(context& ctx) { stream_synchronize(ctx); }
+  static void synchronize(context& ctx) {
+    stream_synchronize(ctx);
+  }
 
   static execution_status read_status(context& ctx) {
     execution_status status;
@@ -288,7 +295,9 @@ struct device {
     copy_bytes(ctx, ctx.status, &ok, sizeof ok, copy_kind::host_to_device);
     stream_synchronize(ctx);
   }
-  static execution_status* status_pointer(context& ctx) { return ctx.status; }
+  static execution_status* status_pointer(context& ctx) {
+    return ctx.status;
+  }
 
   template <class T>
   static device_result<T> read_result(context& ctx, const T* value) {

@@ -41,7 +41,7 @@ struct gather_samples {
 namespace agd::train {
 
 template <class Net>
-  requires std::same_as<typename Net::backend_type, cuda::device>
+requires std::same_as<typename Net::backend_type, cuda::device>
 class batch_loader<Net> {
   static_assert(sizeof(std::size_t) == sizeof(std::uint64_t));
 
@@ -82,8 +82,9 @@ class batch_loader<Net> {
   /// they are a slice of the epoch's order, an upload otherwise.
   void stage(std::span<const std::size_t> indices) {
     staged_ = indices.size();
-    const bool in_order = !host_order_.empty() && indices.data() >= host_order_.data() &&
-                          indices.data() + indices.size() <= host_order_.data() + host_order_.size();
+    const bool in_order =
+        !host_order_.empty() && indices.data() >= host_order_.data() &&
+        indices.data() + indices.size() <= host_order_.data() + host_order_.size();
     if (in_order)
       backend::copy(net_.context(), order_.data() + (indices.data() - host_order_.data()),
                     indices.size(), batch_.data());

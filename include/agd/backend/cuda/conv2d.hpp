@@ -100,9 +100,9 @@ struct layer_kernel<L, cuda::device> {
     // Ts (nP x Cout) = Rs (nP x Q) W^T (Q x Cout).
     cuda::device::gemm(ctx, false, true, rows, out_channels, Q, S(1), patches, rows, w.data,
                        w.stride, S(0), stacked, rows);
-    cuda::device::local_for_each(ctx, n * out_channels * P,
-                                 cuda::detail::stacked_planes<S>{out_channels, P, n, stacked,
-                                                                 y.data, y.stride, false});
+    cuda::device::local_for_each(
+        ctx, n * out_channels * P,
+        cuda::detail::stacked_planes<S>{out_channels, P, n, stacked, y.data, y.stride, false});
   }
 
   template <class S>
@@ -116,8 +116,8 @@ struct layer_kernel<L, cuda::device> {
     cuda::device::gemm(ctx, false, false, rows, Q, out_channels, S(1), stacked, rows, w.data,
                        w.stride, S(0), patch_gradients, rows);
     cuda::device::local_for_each(ctx, n * geometry.image_size(),
-                                 cuda::detail::gather_patch_gradients<S>{
-                                     geometry, patch_gradients, rows, dx.data, dx.stride});
+                                 cuda::detail::gather_patch_gradients<S>{geometry, patch_gradients,
+                                                                         rows, dx.data, dx.stride});
   }
 
   /// dW = stack(dY)^T Rs; the network passes every row at once on this backend.
@@ -131,8 +131,8 @@ struct layer_kernel<L, cuda::device> {
     S* stacked = patches + rows * Q;
     stack(ctx, x, patches);
     stack_output_gradient(ctx, dy, stacked);
-    cuda::device::gemm(ctx, true, false, out_channels, Q, rows, S(1), stacked, rows, patches,
-                       rows, S(0), dw.data, dw.stride);
+    cuda::device::gemm(ctx, true, false, out_channels, Q, rows, S(1), stacked, rows, patches, rows,
+                       S(0), dw.data, dw.stride);
   }
 
  private:
@@ -146,8 +146,8 @@ struct layer_kernel<L, cuda::device> {
   static void stack_output_gradient(context& ctx, matrix_view<const S> dy, S* stacked) {
     cuda::device::local_for_each(
         ctx, dy.cols * out_channels * P,
-        cuda::detail::stacked_planes<S>{out_channels, P, dy.cols, stacked,
-                                        const_cast<S*>(dy.data), dy.stride, true});
+        cuda::detail::stacked_planes<S>{out_channels, P, dy.cols, stacked, const_cast<S*>(dy.data),
+                                        dy.stride, true});
   }
 };
 

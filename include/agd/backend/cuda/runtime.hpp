@@ -56,14 +56,14 @@ inline void* device_allocate(std::size_t bytes) {
   check(status, "cudaMalloc");
   return p;
 #else
-  return ::operator new(bytes, std::align_val_t{256});
+  return ::operator new (bytes, std::align_val_t{256});
 #endif
 }
 inline void device_free(void* p) noexcept {
 #if AGD_CUDA_DEVICE
   cudaFree(p);
 #else
-  ::operator delete(p, std::align_val_t{256});
+  ::operator delete (p, std::align_val_t{256});
 #endif
 }
 /// Zeroes freshly allocated memory (waits for it: allocation happens before training).
@@ -120,7 +120,9 @@ class execution_context {
           "cublasSetMathMode");
 #endif
   }
-  const gemm_options& options() const { return options_; }
+  const gemm_options& options() const {
+    return options_;
+  }
 
   /// At least `bytes` of device scratch; grows (allocates) only when a call needs more than
   /// any before it.
@@ -183,9 +185,9 @@ inline void stream_synchronize(execution_context& ctx) {
 
 /// BLAS's GEMM, column-major: C (m x n) = alpha op(A) op(B) + beta C, on the context's stream.
 template <class S>
-void gemm(execution_context& ctx, bool transpose_a, bool transpose_b, std::size_t m,
-          std::size_t n, std::size_t k, S alpha, const S* a, std::size_t lda, const S* b,
-          std::size_t ldb, S beta, S* c, std::size_t ldc) {
+void gemm(execution_context& ctx, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
+          std::size_t k, S alpha, const S* a, std::size_t lda, const S* b, std::size_t ldb, S beta,
+          S* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
 #if AGD_CUDA_DEVICE
   const cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;

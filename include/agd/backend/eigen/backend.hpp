@@ -135,8 +135,8 @@ struct cpu {
 
   /// out[s] = sum over i in [0, size) of value(s, i), for s in [0, segments), in double.
   template <class F>
-  static void local_segmented_sum(context&, std::size_t segments, std::size_t size,
-                                  const F& value, double* out) {
+  static void local_segmented_sum(context&, std::size_t segments, std::size_t size, const F& value,
+                                  double* out) {
     for (std::size_t s = 0; s < segments; ++s) {
       double sum = 0;
       for (std::size_t i = 0; i < size; ++i) sum += value(s, i);
@@ -148,8 +148,8 @@ struct cpu {
   /// single-threaded (the pool's threads each call it on their part).
   template <class S>
   static void gemm(context&, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
-                   std::size_t k, S alpha, const S* a, std::size_t lda, const S* b,
-                   std::size_t ldb, S beta, S* c, std::size_t ldc) {
+                   std::size_t k, S alpha, const S* a, std::size_t lda, const S* b, std::size_t ldb,
+                   S beta, S* c, std::size_t ldc) {
     if (m == 0 || n == 0) return;
     const auto i = [](std::size_t v) { return Eigen::Index(v); };
     const const_map<S> a_stored(a, i(transpose_a ? k : m), i(transpose_a ? m : k),
@@ -234,8 +234,7 @@ struct cpu {
         if (factor == S(0)) continue;
         const auto [first, size] = part(offsets, s, thread, count);
         using vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
-        Eigen::Map<vector>(w + first, size) -=
-            factor * Eigen::Map<const vector>(g + first, size);
+        Eigen::Map<vector>(w + first, size) -= factor * Eigen::Map<const vector>(g + first, size);
       }
     });
   }
@@ -275,9 +274,15 @@ struct cpu {
   };
 
   /// The status of the last step (already in host memory).
-  static execution_status read_status(context& ctx) { return ctx.status; }
-  static void clear_status(context& ctx) { ctx.status = {}; }
-  static execution_status* status_pointer(context& ctx) { return &ctx.status; }
+  static execution_status read_status(context& ctx) {
+    return ctx.status;
+  }
+  static void clear_status(context& ctx) {
+    ctx.status = {};
+  }
+  static execution_status* status_pointer(context& ctx) {
+    return &ctx.status;
+  }
 
  private:
   /// Thread `thread`'s contiguous part of segment s: (first element, count).

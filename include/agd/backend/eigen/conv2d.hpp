@@ -57,8 +57,8 @@ struct layer_kernel<L, eigen::cpu> {
     }
   }
   template <class S>
-  static void backward_inputs(eigen::cpu::context&, matrix_view<const S> w,
-                              matrix_view<const S> dy, matrix_view<S> dx, std::byte* workspace) {
+  static void backward_inputs(eigen::cpu::context&, matrix_view<const S> w, matrix_view<const S> dy,
+                              matrix_view<S> dx, std::byte* workspace) {
     S* scratch = reinterpret_cast<S*>(workspace);
     Eigen::Map<matrix<S>> rows(scratch, positions, patch);
     const auto weights = eigen::as_eigen(w);

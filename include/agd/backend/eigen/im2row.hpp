@@ -9,7 +9,6 @@
 
 namespace agd::eigen {
 
-
 /// Walks R (positions x patch, column-major, leading dimension positions) entry by entry, in
 /// memory order, calling visit(entry, pixel, inside): `entry` indexes R, `pixel` the CHW image
 /// entry it copies, and `inside` is false where the patch overlaps the zero padding. The one
