@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <Eigen/SVD>
+
 #include <cmath>
 #include <vector>
 
@@ -94,4 +96,43 @@ TEST_CASE("network: summary names every layer with its shapes", "[network]") {
   CHECK_THAT(summary, Catch::Contains("depth L = 3"));
   CHECK_THAT(summary, Catch::Contains("1. Dense<784,512>  784 -> 512  weights 512x784"));
   CHECK_THAT(summary, Catch::Contains("4. Relu  512 -> 512"));
+}
+
+TEST_CASE("network: a network is initialised when constructed, and optimisers keep its weights",
+          "[network][init]") {
+  using Small = agd::basic_sequential<double, agd::Dense<6, 8>, agd::Relu, agd::Dense<8, 3>>;
+  Small net(4);
+  // AGD's orthogonal initialisation, seed 0: every singular value is sqrt(d_k / d_{k-1}).
+  for (std::size_t k = 0; k < Small::depth; ++k) {
+    const Eigen::JacobiSVD<agd::matrix<double>> svd(net.weight(k));
+    CHECK((svd.singularValues().array() - Small::agd_scales[k]).abs().maxCoeff() < 1e-12);
+  }
+  Small same(4), other(4, 7);
+  CHECK(same.weight(0) == net.weight(0));   // seeded: the same weights
+  CHECK(other.weight(0) != net.weight(0));  // another seed, other weights
+  // Weights set (or loaded) before an optimiser is constructed survive it unless it is given a
+  // seed, which re-initialises them its own way.
+  net.weight(0).setConstant(0.25);
+  agd::AGD keeps(net);
+  agd::Adam<Small> also_keeps(net);
+  CHECK((net.weight(0).array() == 0.25).all());
+  agd::Adam<Small> reinitialises(net, {.seed = 3});
+  CHECK((net.weight(0).array() != 0.25).any());
+  CHECK(net.weight(0).cwiseAbs().maxCoeff() <= 1.0 / std::sqrt(6.0));  // Kaiming-uniform's bound
+}
+
+TEST_CASE("network: forward() returns a result of its own; forward_view() the reused buffer",
+          "[network]") {
+  using Small = agd::basic_sequential<double, agd::Dense<3, 4>, agd::Relu, agd::Dense<4, 2>>;
+  Small net(8);
+  const agd::matrix<double> a = agd::matrix<double>::Random(3, 5);
+  const agd::matrix<double> b = agd::matrix<double>::Random(3, 5);
+  const auto first = net.forward(a);
+  const agd::matrix<double> copy_of_first = first;
+  net.forward(b);
+  CHECK(first == copy_of_first);  // the second pass did not change the first result
+  const auto view = net.forward_view(a);
+  CHECK(agd::matrix<double>(view) == copy_of_first);
+  net.forward(b);
+  CHECK(agd::matrix<double>(view) != copy_of_first);  // a view shows the latest pass
 }
