@@ -1,9 +1,10 @@
 // The paper's FCN experiments on Fashion-MNIST, writing CSV for bench/plot_figures.py:
 //
-//   build/examples/experiments figure1 --out DIR     # Figure 1 (left): depth 32, AGD/Adam/SGD
-//   build/examples/experiments figure5 --out DIR     # Figure 5: depth 8, lr grid for Adam/SGD
-//   build/examples/experiments figure6 --out DIR     # Figure 6: depth x width grid, AGD
-//   build/examples/experiments figure7 --out DIR     # Figure 7: batch sizes 32..4096, AGD
+//   build/examples/experiments figure1 --out DIR     # Figure 1 (left): depth 32, AGD/Adam/SGD, 3
+//   seeds build/examples/experiments figure5 --out DIR     # Figure 5: depth 8, lr grid; best runs,
+//   3 seeds build/examples/experiments figure6 --out DIR     # Figure 6: depth x width grid, AGD
+//   build/examples/experiments phases --out DIR      # Figure 6's two phases: 4 networks to a
+//   plateau build/examples/experiments figure7 --out DIR     # Figure 7: batch sizes 32..4096, AGD
 //   build/examples/experiments eta --out DIR         # Figure 4 top row: eta, objective per epoch
 //   build/examples/experiments all --quick --out DIR # everything, a few steps on a subset (CI)
 //
@@ -23,16 +24,6 @@
 
 namespace {
 
-/// The first `count` samples of `data` (all of them when count is 0 or too large).
-agd::data::dataset head(const agd::data::dataset& data, std::size_t count) {
-  if (count == 0 || count >= data.size()) return data;
-  agd::data::dataset part;
-  part.classes = data.classes;
-  part.inputs = data.inputs.leftCols(Eigen::Index(count));
-  part.labels.assign(data.labels.begin(), data.labels.begin() + std::ptrdiff_t(count));
-  return part;
-}
-
 void figure6(const experiments::context& ctx) {
   experiments::figure_files files(ctx, "figure6");
   experiments::figure6_depth2(ctx, files);
@@ -43,22 +34,34 @@ void figure6(const experiments::context& ctx) {
   experiments::figure6_depth32_wide(ctx, files);
 }
 
+/// Figure 6's two phases, on the first experiments::phases_train_samples training images.
+void phases(const experiments::context& ctx) {
+  const agd::data::dataset subset =
+      experiments::first_samples(*ctx.train, experiments::phases_train_samples);
+  experiments::context on_subset = ctx;
+  on_subset.train = &subset;
+  std::cerr << "experiments: phases trains on the first " << subset.size() << " training samples\n";
+  experiments::figure_files files(ctx, "phases");
+  experiments::figure6_phases_depth4(on_subset, files);
+  experiments::figure6_phases_depth8(on_subset, files);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string figure;
   std::string out_dir = ".";
   bool quick = false;
-  std::size_t epochs = 0, max_steps = 0, train_subset = 0, test_subset = 0;
+  std::size_t epochs = 0, max_steps = 0, train_subset = 0, test_subset = 0, seeds = 0;
   int threads = 0;
   std::uint64_t seed = 0;
   examples::data_settings data;
   CLI::App app{
       "The paper's fully-connected experiments (Figures 1, 4, 5, 6, 7) on Fashion-MNIST; writes "
-      "<figure>_epochs.csv, <figure>_steps.csv and <figure>_summary.csv"};
-  app.add_option("figure", figure, "figure1, figure5, figure6, figure7, eta or all")
+      "<figure>_epochs.csv, <figure>_steps.csv and <figure>_summary.csv (and figure7_evals.csv)"};
+  app.add_option("figure", figure, "figure1, figure5, figure6, phases, figure7, eta or all")
       ->required()
-      ->check(CLI::IsMember({"figure1", "figure5", "figure6", "figure7", "eta", "all"}));
+      ->check(CLI::IsMember({"figure1", "figure5", "figure6", "phases", "figure7", "eta", "all"}));
   app.add_option("--out", out_dir, "Directory for the CSV files (created)")->capture_default_str();
   app.add_flag("--quick", quick,
                "A few steps per epoch on 8192 training and 2000 test samples: checks that "
@@ -72,8 +75,14 @@ int main(int argc, char** argv) {
                  "Evaluate on the first N test samples (0: all; 2000 with --quick)");
   app.add_option("--threads", threads, "GEMM threads (0: all cores)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", seed, "Seed of the initialisations and the batch order")
+  app.add_option("--seed", seed,
+                 "Seed of the initialisations and the batch order (the first, where runs are "
+                 "repeated over seeds)")
       ->capture_default_str();
+  app.add_option("--seeds", seeds,
+                 "Seeds of the repeated runs (Figure 1; Figure 5's AGD and best baselines): "
+                 "--seed, --seed + 1, ... (default 3; 2 with --quick)")
+      ->check(CLI::PositiveNumber);
   examples::add_data_flags(app, data);
   CLI11_PARSE(app, argc, argv);
 
@@ -84,8 +93,8 @@ int main(int argc, char** argv) {
       if (test_subset == 0) test_subset = 2000;
     }
     const auto [full_train, full_test] = examples::load_fashion_mnist(data);
-    const agd::data::dataset train_set = head(full_train, train_subset);
-    const agd::data::dataset test_set = head(full_test, test_subset);
+    const agd::data::dataset train_set = experiments::first_samples(full_train, train_subset);
+    const agd::data::dataset test_set = experiments::first_samples(full_test, test_subset);
     std::filesystem::create_directories(out_dir);
 
     experiments::context ctx;
@@ -96,16 +105,19 @@ int main(int argc, char** argv) {
     ctx.epochs = epochs;
     ctx.max_steps = max_steps;
     ctx.seed = seed;
+    ctx.seeds = seeds;
     std::cerr << "experiments: " << train_set.size() << " training and " << test_set.size()
               << " test samples, " << agd::gemm_backend() << " GEMM, CSV into " << out_dir << "\n";
 
-    const std::vector<std::string> all = {"figure1", "figure5", "figure6", "figure7", "eta"};
+    const std::vector<std::string> all = {"figure1", "figure5", "figure6",
+                                          "phases",  "figure7", "eta"};
     for (const auto& name : all) {
       if (figure != "all" && figure != name) continue;
       const auto start = std::chrono::steady_clock::now();
       if (name == "figure1") experiments::figure1(ctx);
       if (name == "figure5") experiments::figure5(ctx);
       if (name == "figure6") figure6(ctx);
+      if (name == "phases") phases(ctx);
       if (name == "figure7") experiments::figure7(ctx);
       if (name == "eta") experiments::eta(ctx);
       const double seconds =
