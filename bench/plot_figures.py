@@ -411,22 +411,32 @@ def figure7(data, out):
 
 
 def phase_summary(epoch_rows):
-    """The two phases of one run, from its per-epoch means: eta at the start, at its peak and at
-    the end, the objective at the same epochs, and where the train accuracy reaches 99% / 100%."""
+    """The two phases of one run, from its per-epoch means. eta (smoothed over 3 epochs) first
+    dips (its minimum in the first half of the run), then rises to a peak (its maximum after the
+    dip) and falls; phase 1 runs from the dip to the peak, phase 2 from the peak to the end. For
+    each: eta and the objective at its ends, and how fast the objective falls (its log per
+    epoch); and where the train accuracy reaches 99% and 100%."""
     eta = column(epoch_rows, "eta_mean")
     loss = column(epoch_rows, "train_loss")
     train = column(epoch_rows, "train_acc")
-    peak = int(np.argmax(eta))
+    n = len(eta)
+    smooth_eta = np.array([eta[max(0, i - 1):i + 2].mean() for i in range(n)])
+    dip = int(np.argmin(smooth_eta[:max(1, (n + 1) // 2)]))
+    peak = dip + int(np.argmax(smooth_eta[dip:]))
 
     def first_at(level):
         hits = np.nonzero(train >= level)[0]
         return int(hits[0]) + 1 if len(hits) else None
 
-    return {"epochs": len(epoch_rows), "peak_epoch": peak + 1, "eta_first": eta[0],
-            "eta_peak": eta[peak], "eta_last": eta[-1], "loss_first": loss[0],
-            "loss_peak": loss[peak], "loss_last": loss[-1], "train_at_peak": train[peak],
-            "train_max": train.max(), "epoch_99": first_at(0.99), "epoch_100": first_at(1.0),
-            "test_last": epoch_rows[-1]["test_acc"],
+    def rate(a, b):  # the objective's fall from epoch a to b, in log units per epoch
+        return math.log(loss[a] / loss[b]) / (b - a) if b > a else float("nan")
+
+    return {"epochs": n, "dip_epoch": dip + 1, "peak_epoch": peak + 1, "eta_first": eta[0],
+            "eta_dip": smooth_eta[dip], "eta_peak": smooth_eta[peak], "eta_last": smooth_eta[-1],
+            "loss_first": loss[0], "loss_dip": loss[dip], "loss_peak": loss[peak],
+            "loss_last": loss[-1], "rate_1": rate(dip, peak), "rate_2": rate(peak, n - 1),
+            "train_at_peak": train[peak], "train_max": train.max(), "epoch_99": first_at(0.99),
+            "epoch_100": first_at(1.0), "test_last": epoch_rows[-1]["test_acc"],
             "test_best": max(r["test_acc"] for r in epoch_rows)}
 
 
@@ -454,21 +464,23 @@ def phases_figure(data, out):
         axes[2][col].plot(e, 100 * column(rows, "test_acc"), ":", color="k", label="test")
         for row in range(3):
             axes[row][col].axvline(summary["peak_epoch"] - 0.5, color="grey", ls="--", lw=0.8)
+            axes[row][col].axvline(summary["dip_epoch"] - 0.5, color="grey", ls="-.", lw=0.8)
             if summary["epoch_99"]:
                 axes[row][col].axvline(summary["epoch_99"] - 0.5, color="tab:green", ls=":",
                                        lw=1.2)
             axes[row][col].grid(alpha=0.3, which="both")
         axes[0][col].set_title("depth %d, width %d" % (run[2], run[3]))
-        axes[0][col].set_ylabel("eta (light: per step; dark: mean over an epoch)")
-        axes[1][col].set_ylabel("train objective per step")
+        axes[0][col].set_ylabel("eta (light: per step; dark: 1-epoch mean)")
+        axes[1][col].set_ylabel("train objective (light: per step)")
         axes[1][col].set_yscale("log")
         axes[2][col].set_ylabel("accuracy (%)")
         axes[2][col].set_ylim(80, 100.5)
         axes[2][col].set_xlabel("epoch")
         axes[2][col].legend(fontsize=7)
     fig.suptitle("Figure 6's two phases on Fashion-MNIST: AGD, batch 128, %d steps per epoch, "
-                 "until train accuracy stops rising; dashed: eta's peak (epoch mean), dotted: "
-                 "train accuracy first >= 99%%" % int(epochs[runs[0]][0]["steps"]), fontsize=10)
+                 "until train accuracy stops rising\ndash-dotted: eta's early dip; dashed: its "
+                 "peak (epoch means, smoothed over 3 epochs); dotted: train accuracy first "
+                 ">= 99%%" % int(epochs[runs[0]][0]["steps"]), fontsize=10)
     fig.tight_layout()
     save(fig, out, "figure6_phases.png")
     return True
@@ -660,16 +672,21 @@ def tables(data):
             p = phase_summary(e)
             rows.append(["depth %d width %d" % (run[2], run[3]), status.get(run, "-"),
                          p["epochs"], "%.3f" % p["eta_first"],
-                         "%.3f (epoch %d)" % (p["eta_peak"], p["peak_epoch"]),
-                         "%.3f" % p["eta_last"], num(p["loss_first"]), num(p["loss_peak"]),
-                         num(p["loss_last"]), pct(p["train_at_peak"]), pct(p["train_max"]),
-                         p["epoch_99"] or "-", p["epoch_100"] or "-", pct(p["test_last"]),
-                         pct(p["test_best"])])
-        out.append("### Figure 6, two phases: per-epoch means\n\n" + md_table(
-            ["network", "status", "epochs", "eta epoch 1", "eta peak", "eta last",
-             "objective epoch 1", "objective at eta's peak", "objective last",
-             "train acc at eta's peak %", "train acc max %", "first epoch >= 99% train",
-             "first epoch 100% train", "test acc last %", "test acc best %"], rows))
+                         "%.3f (%d)" % (p["eta_dip"], p["dip_epoch"]),
+                         "%.3f (%d)" % (p["eta_peak"], p["peak_epoch"]), "%.3f" % p["eta_last"],
+                         "%s / %s / %s" % (num(p["loss_dip"], 3), num(p["loss_peak"], 3),
+                                           num(p["loss_last"], 3)),
+                         "%.3f" % p["rate_1"], "%.3f" % p["rate_2"], pct(p["train_at_peak"]),
+                         pct(p["train_max"]), p["epoch_99"] or "-", p["epoch_100"] or "-",
+                         pct(p["test_last"]), pct(p["test_best"])])
+        out.append("### Figure 6, two phases: per-epoch means (eta smoothed over 3 epochs)\n\n"
+                   + md_table(["network", "status", "epochs", "eta epoch 1", "eta dip (epoch)",
+                               "eta peak (epoch)", "eta last", "objective at dip / peak / last",
+                               "objective's fall per epoch, phase 1 (log)",
+                               "objective's fall per epoch, phase 2 (log)",
+                               "train acc at eta's peak %", "train acc max %",
+                               "first epoch >= 99% train", "first epoch 100% train",
+                               "test acc last %", "test acc best %"], rows))
     print("\n\n".join(out))
 
 

@@ -44,6 +44,8 @@ struct context {
   /// How many seeds the repeated runs use (Figure 1, Figure 5's AGD and best baselines);
   /// 0: the default (3, or 2 with --quick).
   std::size_t seeds = 0;
+  /// Figure 7's batch sizes (empty: all of 32, 128, 512, 2048, 4096).
+  std::vector<std::size_t> batches;
   std::ostream* log = &std::cerr;
 
   std::size_t epochs_or(std::size_t full, std::size_t quick_epochs) const {

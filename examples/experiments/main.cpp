@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   std::size_t epochs = 0, max_steps = 0, train_subset = 0, test_subset = 0, seeds = 0;
   int threads = 0;
   std::uint64_t seed = 0;
+  std::vector<std::size_t> batches;
   examples::data_settings data;
   CLI::App app{
       "The paper's fully-connected experiments (Figures 1, 4, 5, 6, 7) on Fashion-MNIST; writes "
@@ -83,6 +84,9 @@ int main(int argc, char** argv) {
                  "Seeds of the repeated runs (Figure 1; Figure 5's AGD and best baselines): "
                  "--seed, --seed + 1, ... (default 3; 2 with --quick)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--batches", batches,
+                 "Figure 7's batch sizes (default: 32 128 512 2048 4096), e.g. to rerun some")
+      ->check(CLI::PositiveNumber);
   examples::add_data_flags(app, data);
   CLI11_PARSE(app, argc, argv);
 
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
     ctx.max_steps = max_steps;
     ctx.seed = seed;
     ctx.seeds = seeds;
+    ctx.batches = batches;
     std::cerr << "experiments: " << train_set.size() << " training and " << test_set.size()
               << " test samples, " << agd::gemm_backend() << " GEMM, CSV into " << out_dir << "\n";
 
