@@ -197,11 +197,11 @@ def figure5(data, out):
     axes[0].set_yscale("log")
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("objective (MSE)")
-    axes[0].set_title("objective (band: min-max over seeds)")
+    axes[0].set_title("objective\n(mean; band: min-max over seeds)", fontsize=10)
     axes[0].grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=7)
     accuracy_panel(axes[1], shown, colour, tuned)
-    axes[1].set_title("accuracy (solid: train, dotted: test)")
+    axes[1].set_title("accuracy\n(solid: train, dotted: test)", fontsize=10)
     axes[1].legend(fontsize=7)
     for config, per_seed in by_config(shown).items():
         rows = next(iter(per_seed.values()))  # the first seed
@@ -212,7 +212,7 @@ def figure5(data, out):
     axes[2].set_yscale("log")
     axes[2].set_xlabel("epoch")
     axes[2].set_ylabel("(1/L) sum_k |dW_k|_F / |W_k|_F")
-    axes[2].set_title("relative update size (first seed; band: min-max per epoch)")
+    axes[2].set_title("relative update size\n(first seed; band: min-max over the epoch)", fontsize=10)
     axes[2].grid(alpha=0.3, which="both")
     axes[2].legend(fontsize=7)
     seed = first_seed(summary)
@@ -244,7 +244,8 @@ def figure5(data, out):
     axes[3].set_xlabel("learning rate")
     axes[3].set_ylabel("final test accuracy (%)")
     axes[3].set_ylim(0, 100)
-    axes[3].set_title("learning-rate grid (first seed; bars: min-max over seeds)")
+    axes[3].set_title("learning-rate grid\n(first seed; bars and band: min-max over seeds)",
+                      fontsize=10)
     axes[3].grid(alpha=0.3, which="both")
     axes[3].legend(fontsize=8)
     fig.suptitle("Figure 5 on Fashion-MNIST: depth-8 width-256 FCN, AGD vs Adam and SGD tuned "
@@ -358,14 +359,16 @@ def figure7(data, out):
     cmap = plt.get_cmap("viridis")
     colour = lambda run: cmap(batches.index(run[4]) / max(1, len(batches) - 1) * 0.9)
     name = lambda run: "batch %d" % run[4]
-    n_epochs = int(max(len(rows) for rows in epochs.values()))
+    lengths = sorted({len(rows) for rows in epochs.values()})
+    budget = ("%d epochs each" % lengths[0] if len(lengths) == 1
+              else "%d to %d epochs" % (lengths[0], lengths[-1]))
     fig, axes = plt.subplots(2, 3, figsize=(17, 8.4))
     for run, rows in steps.items():
         first = rows[:300]
-        axes[0][0].plot(column(first, "step"), column(first, "eta"), color=colour(run),
-                        label=name(run), lw=0.8)
+        axes[0][0].plot(column(first, "step"), smooth(column(first, "eta"), 5), color=colour(run),
+                        label=name(run), lw=0.9)
     axes[0][0].set_xlabel("step")
-    axes[0][0].set_ylabel("eta")
+    axes[0][0].set_ylabel("eta (moving average over 5 steps)")
     axes[0][0].set_title("eta per step, the first 300 steps (the early dip)")
     for run, rows in epochs.items():
         e = column(rows, "epoch")
@@ -375,6 +378,8 @@ def figure7(data, out):
         axes[1][1].plot(x, 100 * acc, ".-", color=colour(run), label=name(run), ms=3)
         axes[1][2].plot(np.cumsum(column(rows, "steps")), column(rows, "train_loss"),
                         color=colour(run), label=name(run))
+    for ax in (axes[0][1], axes[0][2], axes[1][0]):
+        ax.set_xscale("log")
     axes[0][1].set_xlabel("epoch")
     axes[0][1].set_ylabel("eta (mean over the epoch)")
     axes[0][1].set_title("eta per epoch")
@@ -404,7 +409,7 @@ def figure7(data, out):
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
     fig.suptitle("Figure 7 on Fashion-MNIST: AGD, depth-4 width-256 FCN, batch 32 to 4096, "
-                 "%d epochs each" % n_epochs)
+                 "%s" % budget)
     fig.tight_layout()
     save(fig, out, "figure7.png")
     return True
@@ -631,6 +636,16 @@ def tables(data):
             if table:
                 out.append("### Figure 5: AGD and the best baselines over seeds, mean [min, max]"
                            "\n\n" + table)
+        if name == "figure7" and epochs:
+            # At equal epochs: the fewest that any run has (the large batches may run longer).
+            common = min(len(e) for e in epochs.values())
+            rows = [["batch %d" % run[4], common, num(e[common - 1]["train_loss"]),
+                     pct(e[common - 1]["train_acc"]), pct(e[common - 1]["test_acc"]),
+                     pct(max(r["test_acc"] for r in e[:common])),
+                     int(sum(r["steps"] for r in e[:common]))] for run, e in epochs.items()]
+            out.append("### Figure 7: at equal epochs (%d)\n\n" % common + md_table(
+                ["run", "epoch", "train objective", "train acc %", "test acc %",
+                 "best test acc % so far", "steps"], rows))
         if name == "figure7":
             evals = by_run(read_csv(os.path.join(data, "figure7_evals.csv")))
             step, _ = equal_steps(epochs, evals)
