@@ -19,8 +19,9 @@ Faithful to the official code:
     sqrt(fan_out/fan_in).  AGD step:
         G   = (1/L) sum_l sqrt(out_l/in_l) * ||grad W_l||_F
         eta = log((1 + sqrt(1 + 4G)) / 2)
-        W_l -= gain * eta/L * sqrt(out_l/in_l) * grad W_l / ||grad W_l||_F
-    where L is the number of weight tensors (= depth).
+        W_l -= gain * eta/L * nan_to_num(sqrt(out_l/in_l) / ||grad W_l||_F) * grad W_l
+    where L is the number of weight tensors (= depth); nan_to_num as in the
+    official code (AGD.step explains what it does for a zero gradient).
 
 Modes:
   time   time the full training step (zero_grad + forward + loss + backward +
@@ -379,8 +380,19 @@ class AGD:
                 p.mul_(s)
 
     def step(self):
-        """Apply one AGD update from the current gradients; returns eta."""
-        with self.torch.no_grad():
+        """Apply one AGD update from the current gradients; returns eta.
+
+        The update is computed as the official code (github.com/jxbz/agd, agd.py) computes it:
+        factor = sqrt(out/in) / ||grad||_F per layer (per kernel position for convs), passed
+        through torch.nan_to_num, then W -= (gain * eta / L) * factor * grad, in that order.
+        For a zero gradient the factor is inf, which nan_to_num turns into the largest float32
+        (3.4e38): while gain * eta / L <= 1 the product stays finite and times the zero gradient
+        leaves the layer unchanged (as agd does); when gain * eta / L > 1 it overflows to inf and
+        inf * 0 writes NaN into that layer. The paper's Appendix B listing has no nan_to_num and
+        writes NaN for any zero gradient.
+        """
+        torch = self.torch
+        with torch.no_grad():
             # Frobenius norm of each gradient (per kernel tap for convs).
             norms = [p.grad.norm(dim=(0, 1), keepdim=True) for p in self.params]
             G = 0.0
@@ -390,10 +402,8 @@ class AGD:
             eta = math.log(0.5 * (1.0 + math.sqrt(1.0 + 4.0 * G)))
             base = self.gain * eta / self.depth
             for p, s, n in zip(self.params, self.scales, norms):
-                if n.numel() == 1:
-                    p.add_(p.grad, alpha=-base * s / n.item())
-                else:
-                    p.sub_(p.grad * (base * s / n))
+                factor = torch.nan_to_num(s / n)
+                p.sub_(base * factor * p.grad)
         return eta
 
 

@@ -2,20 +2,21 @@
 # Regenerates the paper's figures on Fashion-MNIST: CSV from build/examples/experiments, PNG from
 # bench/plot_figures.py (Debian python3-matplotlib). docs/results.md shows and discusses them.
 #
-#   bench/reproduce.sh figure1|figure5|figure6|figure7|eta|all [--quick] [--out DIR]
+#   bench/reproduce.sh figure1|figure5|figure6|phases|figure7|eta|all [--quick] [--out DIR]
 #                      [--figures DIR] [--bin PATH] [--threads N]
 #
-# Full runs write CSV to docs/figures/data/ and PNG to docs/figures/ (all five: about an hour on
-# 2 cores). --quick trains a few steps per epoch on a subset (under a minute) to check that
-# everything works; its CSV and PNG go to --out (default build/experiments-quick), never into
-# docs/. --bin uses an experiments program already built; otherwise it is built in $BUILD_DIR
-# (default build, configured if needed). The plots need /usr/bin/python3 with matplotlib, or
-# $PYTHON.
+# One command per figure; `phases` is Figure 6's two phases (four of its networks trained until
+# their train accuracy stops rising). Full runs write CSV to docs/figures/data/ and PNG to
+# docs/figures/ (docs/results.md states how long each took). --quick trains a few steps per
+# epoch on a subset (under a minute) to check that everything works; its CSV and PNG go to --out
+# (default build/experiments-quick), never into docs/. --bin uses an experiments program already
+# built; otherwise it is built in $BUILD_DIR (default build, configured if needed). The plots
+# need /usr/bin/python3 with matplotlib, or $PYTHON. --threads N: GEMM threads (0: all cores).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 usage() {
-  echo "usage: $0 figure1|figure5|figure6|figure7|eta|all [--quick] [--out DIR] [--figures DIR] [--bin PATH] [--threads N]" >&2
+  echo "usage: $0 figure1|figure5|figure6|phases|figure7|eta|all [--quick] [--out DIR] [--figures DIR] [--bin PATH] [--threads N]" >&2
   exit 2
 }
 
@@ -23,7 +24,7 @@ usage() {
 figure=$1
 shift
 case $figure in
-  figure1 | figure5 | figure6 | figure7 | eta | all) ;;
+  figure1 | figure5 | figure6 | phases | figure7 | eta | all) ;;
   *) usage ;;
 esac
 

@@ -7,8 +7,7 @@ namespace experiments {
 
 void eta(const context& ctx) {
   figure_files files(ctx, "eta");
-  run_spec spec;
-  spec.figure = "eta";
+  run_spec spec = spec_for(ctx, "eta");
   spec.epochs = ctx.epochs_or(6, 2);
   run_agd<16, 512>(ctx, spec, files);
   spec.method = "adam";

@@ -5,8 +5,7 @@
 namespace experiments {
 
 void figure6_depth32_narrow(const context& ctx, figure_files& files) {
-  run_spec spec;
-  spec.figure = "figure6";
+  run_spec spec = spec_for(ctx, "figure6");
   spec.epochs = figure6_epochs(ctx);
   spec.track_updates = false;
   run_agd<32, 64>(ctx, spec, files);

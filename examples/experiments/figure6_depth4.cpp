@@ -1,16 +1,22 @@
-// Figure 6, depth 4: AGD on FCNs of width 64 to 1024 (one network type per width).
+// Figure 6, depth 4: AGD on FCNs of width 64 to 1024 (one network type per width), and the widths
+// 512 and 1024 again for the two phases, until their train accuracy stops rising.
 #include "experiments.hpp"
 
 namespace experiments {
 
 void figure6_depth4(const context& ctx, figure_files& files) {
-  run_spec spec;
-  spec.figure = "figure6";
+  run_spec spec = spec_for(ctx, "figure6");
   spec.epochs = figure6_epochs(ctx);
   spec.track_updates = false;
   run_agd<4, 64>(ctx, spec, files);
   run_agd<4, 128>(ctx, spec, files);
   run_agd<4, 256>(ctx, spec, files);
+  run_agd<4, 512>(ctx, spec, files);
+  run_agd<4, 1024>(ctx, spec, files);
+}
+
+void figure6_phases_depth4(const context& ctx, figure_files& files) {
+  const run_spec spec = phases_spec(ctx);
   run_agd<4, 512>(ctx, spec, files);
   run_agd<4, 1024>(ctx, spec, files);
 }
