@@ -15,7 +15,9 @@
 
 #include "agd/core/elementwise.hpp"
 #include "agd/core/expression.hpp"
+#include "agd/core/matrix.hpp"
 #include "agd/init/kaiming_uniform.hpp"
+#include "agd/optim/baseline_state.hpp"
 #include "agd/optim/optimizer.hpp"
 
 namespace agd {
@@ -36,33 +38,18 @@ class Adam {
   using scalar_type = typename Net::scalar_type;
   using backend = typename Net::backend_type;
 
-  explicit Adam(Net& net, adam_options options = {}) : net_(net), options_(options) {
-    if (!(std::isfinite(options_.lr) && options_.lr > 0))
-      throw std::invalid_argument("agd::Adam: the learning rate must be a finite number > 0, got " +
-                                  std::to_string(options_.lr));
-    if (!(options_.beta1 >= 0 && options_.beta1 < 1 && options_.beta2 >= 0 && options_.beta2 < 1))
-      throw std::invalid_argument("agd::Adam: beta1 and beta2 must be in [0, 1)");
-    if (!(std::isfinite(options_.eps) && options_.eps > 0))
-      throw std::invalid_argument("agd::Adam: eps must be a finite number > 0");
-    if (options_.seed) init::kaiming_uniform(net_, *options_.seed);
-    auto& context = net_.context();
+  explicit Adam(Net& net, adam_options options = {})
+      : net_(net), options_(validated(options, net)), state_(net, options_.lr) {
     first_moment_.resize(Net::parameter_count);
     second_moment_.resize(Net::parameter_count);
-    tensor_offsets_.resize(Net::depth + 1);
-    backend::upload(context, Net::tensor_offsets.data(), Net::depth + 1, tensor_offsets_.data());
-    norms_.resize(Net::depth);
-    learning_rate_.resize(1);
-    backend::upload(context, &options_.lr, 1, learning_rate_.data());
-    scalars_.resize(1);
-    backend::synchronize(context);
   }
 
   /// One Adam step; returns the learning rate. A NaN or Inf in a gradient throws
   /// agd::non_finite_error before any weight changes (on CUDA, when a result is next read).
   double step() {
-    detail::check_gradients_finite(net_, tensor_offsets_.data(), norms_.data(), "agd::Adam::step");
+    state_.check_gradients("agd::Adam::step");
     auto& context = net_.context();
-    baseline_scalars* scalars = scalars_.data();
+    baseline_scalars* scalars = state_.scalars();
     backend::single(context, adam_step_scalars{scalars, options_.lr, options_.beta1, options_.beta2,
                                                backend::status_pointer(context)});
     using namespace expr;
@@ -85,7 +72,7 @@ class Adam {
   }
 
   double learning_rate() const { return options_.lr; }
-  const double* learning_rate_location() const { return learning_rate_.data(); }
+  const double* learning_rate_location() const { return state_.learning_rate_location(); }
   std::string name() const { return "adam"; }
   const adam_options& options() const { return options_; }
   /// Two moments per weight.
@@ -102,42 +89,39 @@ class Adam {
   /// Tensor k of first moment (in the layout of weight k), on a backend whose memory is
   /// the host's.
   auto first_moment(std::size_t k) requires(backend::host_memory) {
-    return Eigen::Map<matrix<scalar_type>>(first_moment_.data() + Net::weight_offsets.at(k),
-                                           Eigen::Index(Net::weight_rows[k]),
-                                           Eigen::Index(Net::weight_cols[k]));
+    return detail::baseline_state<Net>::tensor(first_moment_.data(), k);
   }
-  /// Tensor k of second moment (in the layout of weight k), on a backend whose memory is
+  /// Tensor k of the second moment (in the layout of weight k), on a backend whose memory is
   /// the host's.
   auto second_moment(std::size_t k) requires(backend::host_memory) {
-    return Eigen::Map<matrix<scalar_type>>(second_moment_.data() + Net::weight_offsets.at(k),
-                                           Eigen::Index(Net::weight_rows[k]),
-                                           Eigen::Index(Net::weight_cols[k]));
+    return detail::baseline_state<Net>::tensor(second_moment_.data(), k);
   }
   /// Steps taken (kept where the steps run).
-  std::uint64_t steps() const {
-    baseline_scalars host;
-    backend::download(net_.context(), scalars_.data(), 1, &host);
-    backend::synchronize(net_.context());
-    return std::uint64_t(host.steps);
-  }
-  void set_steps(std::uint64_t steps) {
-    const baseline_scalars host{.steps = double(steps)};
-    backend::upload(net_.context(), &host, 1, scalars_.data());
-    backend::synchronize(net_.context());
-  }
+  std::uint64_t steps() const { return state_.steps(); }
+  void set_steps(std::uint64_t steps) { state_.set_steps(steps); }
 
  private:
   template <class T>
   using buffer = typename backend::template buffer<T>;
 
+  /// Checks the options and applies the seed, before any buffer is made.
+  static adam_options validated(const adam_options& options, Net& net) {
+    if (!(std::isfinite(options.lr) && options.lr > 0))
+      throw std::invalid_argument("agd::Adam: the learning rate must be a finite number > 0, got " +
+                                  std::to_string(options.lr));
+    if (!(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1))
+      throw std::invalid_argument("agd::Adam: beta1 and beta2 must be in [0, 1)");
+    if (!(std::isfinite(options.eps) && options.eps > 0))
+      throw std::invalid_argument("agd::Adam: eps must be a finite number > 0");
+    if (options.seed) init::kaiming_uniform(net, *options.seed);
+    return options;
+  }
+
   Net& net_;
   adam_options options_;
+  detail::baseline_state<Net> state_;
   buffer<scalar_type> first_moment_;
   buffer<scalar_type> second_moment_;
-  buffer<std::uint64_t> tensor_offsets_;
-  buffer<double> norms_;
-  buffer<double> learning_rate_;
-  buffer<baseline_scalars> scalars_;
 };
 
 }  // namespace agd

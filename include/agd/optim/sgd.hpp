@@ -13,7 +13,9 @@
 
 #include "agd/core/elementwise.hpp"
 #include "agd/core/expression.hpp"
+#include "agd/core/matrix.hpp"
 #include "agd/init/kaiming_uniform.hpp"
+#include "agd/optim/baseline_state.hpp"
 #include "agd/optim/optimizer.hpp"
 
 namespace agd {
@@ -32,31 +34,17 @@ class SGD {
   using scalar_type = typename Net::scalar_type;
   using backend = typename Net::backend_type;
 
-  explicit SGD(Net& net, sgd_options options = {}) : net_(net), options_(options) {
-    if (!(std::isfinite(options_.lr) && options_.lr > 0))
-      throw std::invalid_argument("agd::SGD: the learning rate must be a finite number > 0, got " +
-                                  std::to_string(options_.lr));
-    if (!(options_.momentum >= 0 && options_.momentum < 1))
-      throw std::invalid_argument("agd::SGD: momentum must be in [0, 1), got " +
-                                  std::to_string(options_.momentum));
-    if (options_.seed) init::kaiming_uniform(net_, *options_.seed);
-    auto& context = net_.context();
+  explicit SGD(Net& net, sgd_options options = {})
+      : net_(net), options_(validated(options, net)), state_(net, options_.lr) {
     if (options_.momentum > 0) velocity_.resize(Net::parameter_count);
-    tensor_offsets_.resize(Net::depth + 1);
-    backend::upload(context, Net::tensor_offsets.data(), Net::depth + 1, tensor_offsets_.data());
-    norms_.resize(Net::depth);
-    learning_rate_.resize(1);
-    backend::upload(context, &options_.lr, 1, learning_rate_.data());
-    scalars_.resize(1);
-    backend::synchronize(context);
   }
 
   /// One SGD step; returns the learning rate. A NaN or Inf in a gradient throws
   /// agd::non_finite_error before any weight changes (on CUDA, when a result is next read).
   double step() {
-    detail::check_gradients_finite(net_, tensor_offsets_.data(), norms_.data(), "agd::SGD::step");
+    state_.check_gradients("agd::SGD::step");
     auto& context = net_.context();
-    baseline_scalars* scalars = scalars_.data();
+    baseline_scalars* scalars = state_.scalars();
     backend::single(context, sgd_step_scalars{scalars, options_.lr, options_.momentum,
                                               backend::status_pointer(context)});
     using namespace expr;
@@ -81,7 +69,7 @@ class SGD {
   }
 
   double learning_rate() const { return options_.lr; }
-  const double* learning_rate_location() const { return learning_rate_.data(); }
+  const double* learning_rate_location() const { return state_.learning_rate_location(); }
   std::string name() const { return "sgd"; }
   std::size_t state_bytes() const {
     return options_.momentum > 0 ? Net::parameter_count * sizeof(scalar_type) : 0;
@@ -97,34 +85,32 @@ class SGD {
   /// Tensor k of velocity (in the layout of weight k), on a backend whose memory is
   /// the host's.
   auto velocity(std::size_t k) requires(backend::host_memory) {
-    return Eigen::Map<matrix<scalar_type>>(velocity_.data() + Net::weight_offsets.at(k),
-                                           Eigen::Index(Net::weight_rows[k]),
-                                           Eigen::Index(Net::weight_cols[k]));
+    return detail::baseline_state<Net>::tensor(velocity_.data(), k);
   }
   /// Steps taken (kept where the steps run).
-  std::uint64_t steps() const {
-    baseline_scalars host;
-    backend::download(net_.context(), scalars_.data(), 1, &host);
-    backend::synchronize(net_.context());
-    return std::uint64_t(host.steps);
-  }
-  void set_steps(std::uint64_t steps) {
-    const baseline_scalars host{.steps = double(steps)};
-    backend::upload(net_.context(), &host, 1, scalars_.data());
-    backend::synchronize(net_.context());
-  }
+  std::uint64_t steps() const { return state_.steps(); }
+  void set_steps(std::uint64_t steps) { state_.set_steps(steps); }
 
  private:
   template <class T>
   using buffer = typename backend::template buffer<T>;
 
+  /// Checks the options and applies the seed, before any buffer is made.
+  static sgd_options validated(const sgd_options& options, Net& net) {
+    if (!(std::isfinite(options.lr) && options.lr > 0))
+      throw std::invalid_argument("agd::SGD: the learning rate must be a finite number > 0, got " +
+                                  std::to_string(options.lr));
+    if (!(options.momentum >= 0 && options.momentum < 1))
+      throw std::invalid_argument("agd::SGD: momentum must be in [0, 1), got " +
+                                  std::to_string(options.momentum));
+    if (options.seed) init::kaiming_uniform(net, *options.seed);
+    return options;
+  }
+
   Net& net_;
   sgd_options options_;
+  detail::baseline_state<Net> state_;
   buffer<scalar_type> velocity_;
-  buffer<std::uint64_t> tensor_offsets_;
-  buffer<double> norms_;
-  buffer<double> learning_rate_;
-  buffer<baseline_scalars> scalars_;
 };
 
 }  // namespace agd
