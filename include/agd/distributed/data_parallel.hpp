@@ -154,9 +154,9 @@ class data_parallel {
     const std::size_t threshold = std::max<std::size_t>(options_.bucket_bytes, 1);
     for (std::size_t end = Net::depth; end > 0;) {
       std::size_t first = end - 1;
-      while (first > 0 && (Net::weight_offsets[end] - Net::weight_offsets[first]) *
-                                  sizeof(scalar_type) <
-                              threshold)
+      while (first > 0 &&
+             (Net::weight_offsets[end] - Net::weight_offsets[first]) * sizeof(scalar_type) <
+                 threshold)
         --first;
       buckets_.push_back({first, end});
       end = first;
@@ -211,10 +211,9 @@ class data_parallel {
     // Accuracy of the batch before the step (the output is the forward pass's).
     agd::batch_correct(net_, net_.label_buffer());
     backend::single(context,
-                    detail::collect_figures{net_.result_slots(), figures_.data(),
-                                            comm_.rank() < 52 ? double(std::uint64_t(1)
-                                                                       << comm_.rank())
-                                                              : 1.0});
+                    detail::collect_figures{
+                        net_.result_slots(), figures_.data(),
+                        comm_.rank() < 52 ? double(std::uint64_t(1) << comm_.rank()) : 1.0});
     comm_.start_sum(figures_.data(), figure_count);
     next_bucket_ = 0;
     if (options_.overlap) {
@@ -227,8 +226,8 @@ class data_parallel {
     comm_.finish_sums();
     last_wait_seconds_ = std::chrono::duration<double>(clock::now() - wait_start).count();
     if constexpr (backend::asynchronous) {
-      backend::single(context,
-                      detail::check_summed_figures{figures_.data(), backend::status_pointer(context)});
+      backend::single(
+          context, detail::check_summed_figures{figures_.data(), backend::status_pointer(context)});
     } else {
       if (!std::isfinite(figures_.data()[0])) throw non_finite_loss(local_error);
     }
@@ -264,11 +263,11 @@ class data_parallel {
     }
     comm_.sum_on_host(sums);
     if (!std::isfinite(sums[0]))
-      throw non_finite_error(
-          "agd::train::fit: the test loss is not finite on " +
-          (local_error.empty() ? std::string("another rank's share of the test set")
-                               : "rank " + std::to_string(comm_.rank()) +
-                                     "'s share of the test set: " + local_error));
+      throw non_finite_error("agd::train::fit: the test loss is not finite on " +
+                             (local_error.empty()
+                                  ? std::string("another rank's share of the test set")
+                                  : "rank " + std::to_string(comm_.rank()) +
+                                        "'s share of the test set: " + local_error));
     return {sums[0] / double(samples), sums[1] / double(samples)};
   }
 
@@ -305,8 +304,8 @@ class data_parallel {
       if (facts[f].shown)
         differences += "rank 0: " + std::to_string(all[f]) + ", " + ranks + ")";
       else
-        differences += ranks + " differ" + (ranks.find(',') == std::string::npos ? "s" : "") +
-                       " from rank 0)";
+        differences +=
+            ranks + " differ" + (ranks.find(',') == std::string::npos ? "s" : "") + " from rank 0)";
     }
     if (!differences.empty())
       throw std::invalid_argument(
@@ -367,13 +366,12 @@ class data_parallel {
       for (std::size_t r = 0; r < std::min<std::size_t>(comm_.size(), 52); ++r)
         if (bits >> r & 1) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
     if (ranks.empty()) ranks = "?";
-    return non_finite_error(
-        "the loss on rank " + ranks + " of " + std::to_string(comm_.size()) +
-        " is not finite; no weight was changed on any rank" +
-        (local_error.empty() ? std::string(". ")
-                             : " (rank " + std::to_string(comm_.rank()) + ": " + local_error +
-                                   ") ") +
-        "The network's output overflowed or the inputs are too large.");
+    return non_finite_error("the loss on rank " + ranks + " of " + std::to_string(comm_.size()) +
+                            " is not finite; no weight was changed on any rank" +
+                            (local_error.empty() ? std::string(". ")
+                                                 : " (rank " + std::to_string(comm_.rank()) + ": " +
+                                                       local_error + ") ") +
+                            "The network's output overflowed or the inputs are too large.");
   }
 
   template <class Opt>

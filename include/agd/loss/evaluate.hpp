@@ -87,8 +87,8 @@ auto batch_loss(Net& net, const std::int32_t* labels, bool gradient = true,
           gradient ? net.activation_gradient_view(Net::layer_count).data : nullptr,
           Net::output_size, S(1) / S(divisor), net.per_sample_scratch()});
   backend::local_segmented_sum(context, 1, n, detail::array_entry{net.per_sample_scratch()}, slots);
-  backend::single(context, detail::finish_batch_loss{slots, double(divisor),
-                                                     backend::status_pointer(context)});
+  backend::single(
+      context, detail::finish_batch_loss{slots, double(divisor), backend::status_pointer(context)});
   if constexpr (!backend::asynchronous) net.check_status("", Loss::name());
   return backend::read_result(context, static_cast<const double*>(slots));
 }

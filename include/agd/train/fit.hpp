@@ -359,9 +359,9 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       if (parallel) {
         // This rank's share; the figures are summed over the ranks, so the sums are global.
         parallel->template step<Loss>(optimizer);
-        backend::single(context, detail::accumulate_step{
-                                     sums, parallel->figures(), optimizer.learning_rate_location(),
-                                     parallel->figures() + 1, double(batch)});
+        backend::single(context, detail::accumulate_step{sums, parallel->figures(),
+                                                         optimizer.learning_rate_location(),
+                                                         parallel->figures() + 1, double(batch)});
         return;
       }
       train::train_step<Loss>(net, optimizer, batch);
@@ -395,13 +395,13 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       if (options.on_step || draw) {
         const training_sums now = read_sums();
         if (options.on_step)
-          this_rank_only("on_step", [&] { options.on_step(global_step, now.last_loss, now.last_eta); });
+          this_rank_only("on_step",
+                         [&] { options.on_step(global_step, now.last_loss, now.last_eta); });
         if (draw) bar->update(m.steps, now.loss_sum / double(m.steps), now.last_eta);
       }
       if (options.on_checkpoint && leader && options.checkpoint_every_steps &&
           global_step % options.checkpoint_every_steps == 0 && step + 1 < steps_per_epoch)
-        this_rank_only("on_checkpoint",
-                       [&] { options.on_checkpoint(position(epoch, step + 1)); });
+        this_rank_only("on_checkpoint", [&] { options.on_checkpoint(position(epoch, step + 1)); });
     }
     const training_sums totals = read_sums();
     if (bar) bar->finish();
