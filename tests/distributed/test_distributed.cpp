@@ -87,6 +87,18 @@ double largest_relative_difference(const std::vector<float>& a, const std::vecto
   return worst;
 }
 
+/// The message of the `Error` that `f` throws; fails the test, saying `why`, if it throws none.
+template <class Error, class F>
+std::string error_message(F&& f, const char* why) {
+  try {
+    f();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  FAIL(why);
+  return {};
+}
+
 struct run_result {
   std::vector<float> weights;
   std::vector<agd::train::epoch_metrics> history;
@@ -286,18 +298,15 @@ TEST_CASE("a non-finite loss on one rank stops every rank with the same error", 
     if (step == 2) after_step_2 = net.weights_to_host();
   };
   INFO("rank " << w.rank);
-  try {
-    agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options);
-    FAIL("fit returned although rank 1's loss was not finite");
-  } catch (const agd::non_finite_error& error) {
-    const std::string message = error.what();
-    INFO(message);
-    CHECK(message.find("the loss on rank 1 of 2 is not finite") != std::string::npos);
-    CHECK(message.find("no weight was changed on any rank") != std::string::npos);
-    CHECK(message.find("(epoch 1, step 3)") != std::string::npos);
-    // Rank 1 adds its own words (the loss is inf).
-    CHECK((message.find("rank 1: ") != std::string::npos) == (w.rank == 1));
-  }
+  const std::string message = error_message<agd::non_finite_error>(
+      [&] { agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options); },
+      "fit returned although rank 1's loss was not finite");
+  INFO(message);
+  CHECK(message.find("the loss on rank 1 of 2 is not finite") != std::string::npos);
+  CHECK(message.find("no weight was changed on any rank") != std::string::npos);
+  CHECK(message.find("(epoch 1, step 3)") != std::string::npos);
+  // Rank 1 adds its own words (the loss is inf).
+  CHECK((message.find("rank 1: ") != std::string::npos) == (w.rank == 1));
   CHECK(net.weights_to_host() == after_step_2);
 }
 
@@ -314,45 +323,36 @@ TEST_CASE("ranks that hold different weights or batch capacities refuse to start
     Net net(local_batch);
     agd::AGD<Net> optimizer(net, {.seed = w.rank == 1 ? 4u : 3u});
     const std::vector<float> before = net.weights_to_host();
-    try {
-      agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options);
-      FAIL("fit trained with different weights on the ranks");
-    } catch (const std::invalid_argument& error) {
-      const std::string message = error.what();
-      INFO(message);
-      CHECK(message.find("the weights (rank 1 differs from rank 0)") != std::string::npos);
-      CHECK(message.find("the batch capacity (") == std::string::npos);
-    }
+    const std::string message = error_message<std::invalid_argument>(
+        [&] { agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options); },
+        "fit trained with different weights on the ranks");
+    INFO(message);
+    CHECK(message.find("the weights (rank 1 differs from rank 0)") != std::string::npos);
+    CHECK(message.find("the batch capacity (") == std::string::npos);
     CHECK(net.weights_to_host() == before);
   }
   {
     Net net(w.rank == 1 ? 32 : local_batch);
     agd::AGD<Net> optimizer(net, {.seed = 3});
-    try {
-      agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options);
-      FAIL("fit trained with different batch capacities on the ranks");
-    } catch (const std::invalid_argument& error) {
-      const std::string message = error.what();
-      INFO(message);
-      CHECK(message.find("the batch capacity (rank 0: 64, rank 1: 32)") != std::string::npos);
-    }
+    const std::string message = error_message<std::invalid_argument>(
+        [&] { agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options); },
+        "fit trained with different batch capacities on the ranks");
+    INFO(message);
+    CHECK(message.find("the batch capacity (rank 0: 64, rank 1: 32)") != std::string::npos);
   }
   {
     // A CSV path rank 0 cannot write: every rank refuses to start, rank 0 with its own error.
     Net net(local_batch);
     agd::AGD<Net> optimizer(net, {.seed = 3});
     options.csv = "/nonexistent-directory/epochs.csv";
-    try {
-      agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options);
-      FAIL("fit started although rank 0 cannot write its CSV file");
-    } catch (const std::exception& error) {
-      const std::string message = error.what();
-      INFO(message);
-      if (w.rank == 0)
-        CHECK(message.find("nonexistent-directory") != std::string::npos);
-      else
-        CHECK(message.find("rank 0 could not start training") != std::string::npos);
-    }
+    const std::string message = error_message<std::exception>(
+        [&] { agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options); },
+        "fit started although rank 0 cannot write its CSV file");
+    INFO(message);
+    if (w.rank == 0)
+      CHECK(message.find("nonexistent-directory") != std::string::npos);
+    else
+      CHECK(message.find("rank 0 could not start training") != std::string::npos);
   }
 }
 
