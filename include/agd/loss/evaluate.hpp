@@ -68,22 +68,27 @@ struct finish_batch_loss {
 /// The batch mean of Loss over the last forward pass, with the labels at `labels` (backend
 /// memory); with `gradient`, dLoss/dOutput is written into the network's output gradient for
 /// backward(). Returns the loss as the backend gives results (the value on the CPU).
+/// `mean_over` (0: the batch's size) is the number of samples the mean divides by: a rank of a
+/// data-parallel step passes the global batch, so that the sums over the ranks of its loss and
+/// gradients are the global batch's mean and its gradient (distributed/data_parallel.hpp).
 template <class Loss, class Net>
-auto batch_loss(Net& net, const std::int32_t* labels, bool gradient = true) {
+auto batch_loss(Net& net, const std::int32_t* labels, bool gradient = true,
+                std::size_t mean_over = 0) {
   using backend = typename Net::backend_type;
   using S = typename Net::scalar_type;
   auto& context = net.context();
   const std::size_t n = net.batch_size();
+  const std::size_t divisor = mean_over ? mean_over : n;
   double* slots = net.result_slots();
   backend::local_for_each(
       context, n,
       detail::sample_loss_pass<Loss, S>{
           net.activation_view(Net::layer_count).data, labels,
           gradient ? net.activation_gradient_view(Net::layer_count).data : nullptr,
-          Net::output_size, S(1) / S(n), net.per_sample_scratch()});
+          Net::output_size, S(1) / S(divisor), net.per_sample_scratch()});
   backend::local_segmented_sum(context, 1, n, detail::array_entry{net.per_sample_scratch()}, slots);
-  backend::single(context,
-                  detail::finish_batch_loss{slots, double(n), backend::status_pointer(context)});
+  backend::single(
+      context, detail::finish_batch_loss{slots, double(divisor), backend::status_pointer(context)});
   if constexpr (!backend::asynchronous) net.check_status("", Loss::name());
   return backend::read_result(context, static_cast<const double*>(slots));
 }

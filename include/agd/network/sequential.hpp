@@ -274,6 +274,44 @@ class basic_network : public architecture<Layers...> {
     });
   }
 
+  /// Like backward(), with a hook for overlapping communication (data-parallel training,
+  /// distributed/data_parallel.hpp): runs layer by layer, last layer first, and calls
+  /// on_weight_gradient(k) as soon as dW_k is complete, so weights are announced from the last
+  /// (k = depth - 1) to the first. The hook runs on the calling thread, between the backend's
+  /// parallel regions (on CUDA: after dW_k's work is enqueued on the stream). The gradients are
+  /// the same, bit for bit, as backward()'s (the same kernels on the same splits); the price is
+  /// two regions per layer instead of two in all, which is why backward() keeps its own path.
+  template <class OnWeightGradient>
+  void backward_by_layer(OnWeightGradient&& on_weight_gradient) {
+    namespace hana = boost::hana;
+    if (batch_ == 0)
+      throw std::logic_error(
+          "agd::Sequential::backward_by_layer: no forward pass to go back "
+          "through");
+    reserve_workspaces();
+    const std::size_t n = batch_;
+    hana::for_each(hana::reverse(hana::to_tuple(positions())), [&](auto position) {
+      constexpr std::size_t i = decltype(position)::value;
+      // dW_i needs only dY_{i+1}, complete once every later layer has gone back.
+      if constexpr (layer_at<i>::has_weights) {
+        Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
+          weight_gradient_layer<i>(thread, threads);
+        });
+        on_weight_gradient(std::size_t(architecture_type::weight_index[i]));
+      }
+      if constexpr (i == 0) return;  // no layer needs the gradient of the network's input
+      Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
+        if constexpr (architecture_type::coupled[i]) {
+          run_coupled_layer<i, false>(thread, threads);
+        } else {
+          const auto [first, count] = split_range(std::ptrdiff_t(n), thread, threads);
+          if (count > 0)
+            backward_layer<i>(std::size_t(first), std::size_t(count), workspace_of(thread));
+        }
+      });
+    });
+  }
+
   // The data boundary, on any backend: host matrices in, host matrices out (copies; a step in
   // train::fit never needs them).
 

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -23,11 +24,15 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "agd/core/errors.hpp"
 #include "agd/data/batches.hpp"
 #include "agd/data/dataset.hpp"
+#include "agd/distributed/communicator.hpp"
+#include "agd/distributed/data_parallel.hpp"
 #include "agd/io/csv.hpp"
 #include "agd/loss/accuracy.hpp"
 #include "agd/loss/evaluate.hpp"
@@ -77,6 +82,12 @@ struct fit_options {
   /// Continue from a saved position (the network and optimiser must hold the state saved with
   /// it). `epochs` still counts from the start of training.
   std::optional<training_position> resume;
+  /// Data-parallel training over several processes (docs/distributed.md): name a communicator
+  /// (agd/distributed/mpi.hpp, nccl.hpp) and call fit on every rank with the same arguments.
+  /// Each rank takes a batch_capacity() share of every global batch of batch_capacity() x ranks
+  /// samples (the order one process would use for the global batch); every rank returns the
+  /// same metrics; only rank 0 logs, writes `csv` and calls on_checkpoint.
+  distributed::data_parallel_options distributed{};
 };
 
 struct evaluation {
@@ -84,15 +95,16 @@ struct evaluation {
   double accuracy = 0;
 };
 
-/// Loss and accuracy of `net` on a whole data set, in chunks of the network's batch capacity,
-/// through a loader that has the data where the network runs.
+/// Loss and accuracy of `net` on a whole data set (or its `samples` samples from `from` on), in
+/// chunks of the network's batch capacity, through a loader that has the data where the network
+/// runs.
 template <class Loss, class Net, class Loader>
-evaluation evaluate_with(Net& net, Loader& loader, std::size_t samples) {
+evaluation evaluate_with(Net& net, Loader& loader, std::size_t samples, std::size_t from = 0) {
   double loss_sum = 0, correct = 0;
   const std::size_t chunk = net.batch_capacity();
   for (std::size_t first = 0; first < samples; first += chunk) {
     const std::size_t n = std::min(chunk, samples - first);
-    loader.load_range(first, n);
+    loader.load_range(from + first, n);
     net.forward_batch(n);
     loss_sum += double(agd::batch_loss<Loss>(net, net.label_buffer(), false)) * double(n);
     correct += double(agd::batch_correct(net, net.label_buffer()));
@@ -206,11 +218,44 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   static_assert(LossFor<Loss, S>, "agd::train::fit: the loss does not model agd::LossFor");
   (void)loss_function;
   using clock = std::chrono::steady_clock;
+  // Data-parallel (options.distributed): the ranks first check that they run the same training
+  // (before anything that could fail on one rank only); `batch` is then the global batch, and
+  // only the leader (rank 0) logs and writes files.
+  std::optional<distributed::data_parallel<Net>> parallel;
+  const auto hash_position = [](const training_position& p) {
+    std::string text;
+    for (const auto& [key, value] : p.to_metadata()) text += key + "=" + value + ";";
+    return distributed::detail::hash_text(text);
+  };
+  if (options.distributed.comm) {
+    parallel.emplace(net, options.distributed);
+    const distributed::detail::run_fact settings[] = {
+        {"seed", options.seed, true},
+        {"epochs", options.epochs, true},
+        {"max_steps_per_epoch", options.max_steps_per_epoch, true},
+        {"capture_graph", options.capture_graph, true},
+        {"loss", distributed::detail::hash_text(Loss::name()), false},
+        {"resume position", options.resume ? hash_position(*options.resume) : 0, false}};
+    parallel->check_same_run(optimizer, train, test, settings);
+    if (options.capture_graph)
+      throw std::invalid_argument(
+          "agd::train::fit: capture_graph is not supported in data-parallel training yet");
+  }
+  const bool leader = !parallel || parallel->leader();
+  std::ostream* const log = leader ? options.log : nullptr;
+  // Runs a callback or rank 0's file I/O; data-parallel, an exception from it is this rank's
+  // alone and stops every rank (the others would wait for this one in their next sum).
+  const auto this_rank_only = [&](const char* what, auto&& f) {
+    if (parallel)
+      parallel->on_this_rank_only(what, f);
+    else
+      f();
+  };
   // Every sample is checked here, before any step, so that a bad one is named by its index in
   // the data set rather than found mid-epoch (or after the epoch, in the test set).
   train::check_dataset<Net>(train, "agd::train::fit", "training set");
   train::check_dataset<Net>(test, "agd::train::fit", "test set");
-  const std::size_t batch = net.batch_capacity();
+  const std::size_t batch = net.batch_capacity() * (parallel ? parallel->size() : 1);
   if (train.size() < batch)
     throw std::invalid_argument("agd::train::fit: the training set has " +
                                 std::to_string(train.size()) +
@@ -230,14 +275,21 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   if (options.resume) options.resume->check_resumable_by(run, options.epochs);
   const training_position start = options.resume.value_or(run);
   std::optional<io::csv_table> csv;
-  if (options.csv) {
-    csv.emplace(*options.csv, epoch_csv_header);
-    // A resumed run keeps the rows of the epochs it does not repeat.
-    if (options.resume) csv->keep_existing_rows_before(start.epoch);
-    // A path that cannot be written is reported now, not after the first epoch.
-    csv->check_writable();
+  std::exception_ptr csv_error;  // data-parallel: rank 0's, which every rank then throws
+  if (options.csv && leader) {
+    try {
+      csv.emplace(*options.csv, epoch_csv_header);
+      // A resumed run keeps the rows of the epochs it does not repeat.
+      if (options.resume) csv->keep_existing_rows_before(start.epoch);
+      // A path that cannot be written is reported now, not after the first epoch.
+      csv->check_writable();
+    } catch (...) {
+      if (!parallel) throw;
+      csv_error = std::current_exception();
+    }
   }
-  const bool terminal = options.progress && options.log == &std::cerr && stream_is_terminal(stderr);
+  if (parallel) parallel->check_started(csv_error);
+  const bool terminal = options.progress && log == &std::cerr && stream_is_terminal(stderr);
 
   batch_loader<Net> train_loader(net, train);
   batch_loader<Net> test_loader(net, test);
@@ -249,7 +301,12 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     training_sums host;
     backend::download(context, sums, 1, &host);
     backend::synchronize(context);
-    net.check_status();
+    // Data-parallel on an asynchronous backend, a failed step is found here, when this rank
+    // reads, which the others may not do at this step: it stops every rank.
+    if (parallel && backend::asynchronous)
+      this_rank_only("agd::train::fit", [&] { net.check_status(); });
+    else
+      net.check_status();
     return host;
   };
 
@@ -260,8 +317,8 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     sampler.start_epoch(epoch - 1);
     const bool resumed = options.resume && epoch == start.epoch;
     std::optional<progress_bar> bar;
-    if (options.log && options.progress)
-      bar.emplace(*options.log, terminal, "epoch " + std::to_string(epoch), steps_per_epoch);
+    if (log && options.progress)
+      bar.emplace(*log, terminal, "epoch " + std::to_string(epoch), steps_per_epoch);
     epoch_metrics m;
     m.epoch = epoch;
     training_sums initial;
@@ -299,6 +356,14 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     // captures), since the batch's indices are staged in device memory beforehand.
     const auto one_step = [&] {
       train_loader.gather_staged();
+      if (parallel) {
+        // This rank's share; the figures are summed over the ranks, so the sums are global.
+        parallel->template step<Loss>(optimizer);
+        backend::single(context, detail::accumulate_step{sums, parallel->figures(),
+                                                         optimizer.learning_rate_location(),
+                                                         parallel->figures() + 1, double(batch)});
+        return;
+      }
       train::train_step<Loss>(net, optimizer, batch);
       // Accuracy of the batch before the step: the output is still the forward pass's.
       agd::batch_correct(net, net.label_buffer());
@@ -308,7 +373,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     };
     const auto training_start = clock::now();
     for (std::size_t step = first_step; step < steps_per_epoch && sampler.next(indices); ++step) {
-      train_loader.stage(indices);
+      train_loader.stage(parallel ? parallel->share(indices) : indices);
       const auto step_start = clock::now();
       try {
         if (options.capture_graph)
@@ -316,8 +381,12 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
         else
           one_step();
       } catch (const non_finite_error& error) {
+        // (Data-parallel on the CPU, every rank throws this at the same step.)
         throw non_finite_error(std::string(error.what()) + " (epoch " + std::to_string(epoch) +
                                ", step " + std::to_string(step + 1) + ")");
+      } catch (const std::exception& error) {
+        if (parallel) parallel->comm().abort(std::string("agd::train::fit: ") + error.what());
+        throw;
       }
       step_ms[step] = std::chrono::duration<double, std::milli>(clock::now() - step_start).count();
       ++m.steps;
@@ -325,12 +394,14 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       const bool draw = bar && bar->due(m.steps);
       if (options.on_step || draw) {
         const training_sums now = read_sums();
-        if (options.on_step) options.on_step(global_step, now.last_loss, now.last_eta);
+        if (options.on_step)
+          this_rank_only("on_step",
+                         [&] { options.on_step(global_step, now.last_loss, now.last_eta); });
         if (draw) bar->update(m.steps, now.loss_sum / double(m.steps), now.last_eta);
       }
-      if (options.on_checkpoint && options.checkpoint_every_steps &&
+      if (options.on_checkpoint && leader && options.checkpoint_every_steps &&
           global_step % options.checkpoint_every_steps == 0 && step + 1 < steps_per_epoch)
-        options.on_checkpoint(position(epoch, step + 1));
+        this_rank_only("on_checkpoint", [&] { options.on_checkpoint(position(epoch, step + 1)); });
     }
     const training_sums totals = read_sums();
     if (bar) bar->finish();
@@ -355,11 +426,19 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
         m.step_ms = *middle;
       }
     }
-    const evaluation on_test = train::evaluate_with<Loss>(net, test_loader, test.size());
+    evaluation on_test;
+    if (parallel)  // each rank a share of the test set
+      std::tie(on_test.loss, on_test.accuracy) =
+          parallel->evaluate(test.size(), [&](std::size_t first, std::size_t count) {
+            const evaluation share = train::evaluate_with<Loss>(net, test_loader, count, first);
+            return std::pair(share.loss, share.accuracy);
+          });
+    else
+      on_test = train::evaluate_with<Loss>(net, test_loader, test.size());
     m.test_loss = on_test.loss;
     m.test_accuracy = on_test.accuracy;
     m.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
-    if (options.log) {
+    if (log) {
       char line[320];
       std::snprintf(line, sizeof line,
                     "epoch %zu: train loss %.4f  train acc %.2f%%  test acc %.2f%%  eta mean %.4f "
@@ -367,12 +446,13 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
                     epoch, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.mean_eta,
                     m.min_eta, m.max_eta, m.step_ms, backend::asynchronous ? "mean" : "median",
                     m.seconds);
-      *options.log << line << std::flush;
+      *log << line << std::flush;
     }
-    if (csv) csv->add_row(format_epoch_row(m));
+    if (csv) this_rank_only("the CSV file", [&] { csv->add_row(format_epoch_row(m)); });
     history.push_back(m);
-    if (options.on_epoch_end) options.on_epoch_end(m);
-    if (options.on_checkpoint) options.on_checkpoint(position(epoch + 1, 0));
+    if (options.on_epoch_end) this_rank_only("on_epoch_end", [&] { options.on_epoch_end(m); });
+    if (options.on_checkpoint && leader)
+      this_rank_only("on_checkpoint", [&] { options.on_checkpoint(position(epoch + 1, 0)); });
   }
   return history;
 }
