@@ -40,7 +40,8 @@ struct event_pair {
 /// Median of per-call times (ms) of `call`, each bracketed by events on the stream.
 template <class Call>
 double median_ms(cudaStream_t stream, int repeats, Call&& call) {
-  std::vector<event_pair> events(std::size_t(repeats));
+  // (Not events(std::size_t(repeats)): that declares a function.)
+  std::vector<event_pair> events(static_cast<std::size_t>(repeats));
   for (auto& e : events) {
     check(cudaEventRecord(e.start, stream), "cudaEventRecord");
     call();
