@@ -5,10 +5,12 @@
 //   forward           Ts = Rs W^T            (c*P x Cout), then Ts unstacked into the CHW outputs;
 //   input gradient    dRs = stack(dY) W      (c*P x Q), then row2im adds it onto dX;
 //   weight gradient   dW += stack(dY)^T Rs   (Cout x Q, summed over c*P positions per GEMM).
-// c is chosen from the layer's type so that a GEMM has about `target_rows` rows (a per-sample
-// GEMM of a late ResNet layer has 16, and repacks all of W for each) while a chunk's matrices
-// stay within `chunk_bytes`, so that what im2row writes is still in cache when the GEMM packs
-// it. The workspace is one chunk, whatever the batch: it is sized from the type alone.
+// c is chosen from the layer's type. An image of at least `direct_rows` positions is a GEMM of
+// its own (c = 1): then the GEMMs read dY and write Y in the network's buffers directly, as a
+// sample's P x Cout block is already in the stacked layout. Smaller images stack samples up to
+// about `target_rows` rows (a per-sample GEMM of a late ResNet layer has 16 rows and repacks all
+// of W for each), within `chunk_bytes`, so that what im2row writes is still in cache when the
+// GEMM packs it. The workspace is one chunk, whatever the batch: sized from the type alone.
 #pragma once
 
 #include <algorithm>
@@ -35,23 +37,29 @@ struct layer_kernel<L, eigen::cpu> {
   /// each thread a block of rows, which would have every thread build every sample's patches.
   static constexpr bool weight_gradient_by_samples = true;
 
-  /// Rows of a stacked GEMM worth aiming for, and the most a chunk's two matrices may take.
+  /// A layer with at least `direct_rows` positions runs one sample per GEMM: the GEMM then
+  /// reads and writes the network's CHW buffers in place (a sample's P x Cout output block is
+  /// already the stacked layout), with no copy in or out. Smaller images stack samples up to
+  /// about `target_rows` rows, within `chunk_bytes` for a chunk's two matrices.
+  static constexpr std::size_t direct_rows = 128;
   static constexpr std::size_t target_rows = 1024;
   static constexpr std::size_t chunk_bytes = std::size_t(8) << 20;
 
-  /// Samples per chunk: enough for target_rows, as many as fit chunk_bytes, at least one.
+  /// Samples per chunk (at least one).
   template <class S>
   static constexpr std::size_t chunk_samples() {
+    if (P >= direct_rows) return 1;
     const std::size_t for_rows = (target_rows + P - 1) / P;
     const std::size_t fitting = chunk_bytes / (P * (Q + out_channels) * sizeof(S));
     return std::max<std::size_t>(1, std::min(for_rows, fitting));
   }
 
-  /// One chunk: Rs (or dRs), c*P x Q, and one stacked c*P x Cout matrix (Ts, or dY stacked).
+  /// One chunk: Rs (or dRs), c*P x Q, and for c > 1 one stacked c*P x Cout matrix (Ts, or dY
+  /// stacked).
   template <class S>
   static constexpr std::size_t workspace_bytes(std::size_t samples) {
     const std::size_t c = std::min(chunk_samples<S>(), std::max<std::size_t>(samples, 1));
-    return c * P * (Q + out_channels) * sizeof(S);
+    return c * P * (Q + (c > 1 ? out_channels : 0)) * sizeof(S);
   }
 
   template <class S>
@@ -64,12 +72,15 @@ struct layer_kernel<L, eigen::cpu> {
       S* stacked = patches + rows * Q;
       for (std::size_t j = 0; j < count; ++j)
         eigen::im2row(geometry, x.column(first + j), patches + j * P, rows);
-      Eigen::Map<matrix<S>>(stacked, index(rows), index(out_channels)).noalias() =
+      // One sample's P x Cout output is its CHW column: written there directly.
+      S* out = count == 1 ? y.column(first) : stacked;
+      Eigen::Map<matrix<S>>(out, index(rows), index(out_channels)).noalias() =
           Eigen::Map<const matrix<S>>(patches, index(rows), index(Q)) * weights.transpose();
       // Sample j's output channel o is the plane of P values at o*P of its column.
-      for (std::size_t j = 0; j < count; ++j)
-        for (std::size_t o = 0; o < out_channels; ++o)
-          std::copy_n(stacked + o * rows + j * P, P, y.column(first + j) + o * P);
+      if (count > 1)
+        for (std::size_t j = 0; j < count; ++j)
+          for (std::size_t o = 0; o < out_channels; ++o)
+            std::copy_n(stacked + o * rows + j * P, P, y.column(first + j) + o * P);
     });
   }
 
@@ -87,11 +98,13 @@ struct layer_kernel<L, eigen::cpu> {
       S* stacked = patches + rows * Q;
       for (std::size_t j = 0; j < count; ++j) {
         eigen::im2row(geometry, x.column(first + j), patches + j * P, rows);
-        for (std::size_t o = 0; o < channels; ++o)
-          std::copy_n(dy.column(first + j) + o * P, P, stacked + o * rows + j * P);
+        if (count > 1)
+          for (std::size_t o = 0; o < channels; ++o)
+            std::copy_n(dy.column(first + j) + o * P, P, stacked + o * rows + j * P);
       }
       const Eigen::Map<const matrix<S>> patch_matrix(patches, index(rows), index(Q));
-      const Eigen::Map<const matrix<S>> gradients(stacked, index(rows), index(channels));
+      const Eigen::Map<const matrix<S>> gradients(count == 1 ? dy.column(first) : stacked,
+                                                  index(rows), index(channels));
       if (first_chunk)
         gradient.noalias() = gradients.transpose() * patch_matrix;
       else
@@ -109,11 +122,14 @@ struct layer_kernel<L, eigen::cpu> {
       const std::size_t rows = count * P;
       S* patch_gradients = reinterpret_cast<S*>(workspace);
       S* stacked = patch_gradients + rows * Q;
-      for (std::size_t j = 0; j < count; ++j)
-        for (std::size_t o = 0; o < out_channels; ++o)
-          std::copy_n(dy.column(first + j) + o * P, P, stacked + o * rows + j * P);
+      if (count > 1)
+        for (std::size_t j = 0; j < count; ++j)
+          for (std::size_t o = 0; o < out_channels; ++o)
+            std::copy_n(dy.column(first + j) + o * P, P, stacked + o * rows + j * P);
       Eigen::Map<matrix<S>>(patch_gradients, index(rows), index(Q)).noalias() =
-          Eigen::Map<const matrix<S>>(stacked, index(rows), index(out_channels)) * weights;
+          Eigen::Map<const matrix<S>>(count == 1 ? dy.column(first) : stacked, index(rows),
+                                      index(out_channels)) *
+          weights;
       for (std::size_t j = 0; j < count; ++j) {
         S* image = dx.column(first + j);
         std::fill(image, image + dx.rows, S(0));

@@ -43,13 +43,23 @@ struct layer_kernel<detail::pool_bound<Unbound, detail::pool_kind::max, K, Strid
     for (std::size_t j = 0; j < x.cols; ++j) {
       const S* image = x.column(j);
       S* gradient = dx.column(j);
-      std::fill(gradient, gradient + In.size(), S(0));
+      // Windows that tile the image cover each pixel once, so each writes its own pixels and
+      // no zeroing pass is needed; otherwise (overlaps, gaps) the windows add onto zeros.
+      constexpr bool tiles = K == Stride && In.height % K == 0 && In.width % K == 0;
+      if constexpr (!tiles) std::fill(gradient, gradient + In.size(), S(0));
       for_each_window(image, [&](std::size_t o, const S* window) {
         const S maximum = y.column(j)[o];
         std::size_t routed = 0;  // the window's first pixel if none equals the maximum (NaN)
         for (std::size_t e = K * K; e-- > 0;)
           if (window[(e / K) * In.width + e % K] == maximum) routed = (e / K) * In.width + e % K;
-        gradient[std::size_t(window - image) + routed] += dy.column(j)[o];
+        S* target = gradient + std::size_t(window - image);
+        if constexpr (tiles) {
+          for (std::size_t ky = 0; ky < K; ++ky)
+            for (std::size_t kx = 0; kx < K; ++kx) target[ky * In.width + kx] = S(0);
+          target[routed] = dy.column(j)[o];
+        } else {
+          target[routed] += dy.column(j)[o];
+        }
       });
     }
   }
