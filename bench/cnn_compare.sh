@@ -34,13 +34,17 @@ summary=()
 IFS=',' read -ra entries <<< "$runs"
 for entry in "${entries[@]}"; do
   model="${entry%%:*}" batch="${entry##*:}"
-  agd_line=$("$bench" --threads "$threads" --runs "$entry" "${timing[@]}" | tee /dev/stderr | grep '^agd_cnn')
-  torch_line=$("$python" "$here/pytorch_cnn_agd.py" --model "$model" --batch "$batch" \
-                 --threads "$threads" --omp-wait-policy passive "${timing[@]}" | tee /dev/stderr |
-               grep '^pytorch_cnn')
+  agd_out=$("$bench" --threads "$threads" --runs "$entry" "${timing[@]}")
+  echo "$agd_out"
+  agd_line=$(echo "$agd_out" | grep '^agd_cnn')
+  torch_out=$("$python" "$here/pytorch_cnn_agd.py" --model "$model" --batch "$batch" \
+                --threads "$threads" --omp-wait-policy passive "${timing[@]}")
+  echo "$torch_out"
+  torch_line=$(echo "$torch_out" | grep '^pytorch_cnn')
   summary+=("$model $batch $(echo "$agd_line" | value median_ms) $(echo "$agd_line" | value gflops) $(echo "$torch_line" | value median_ms)")
 done
-roof_line=$("$bench" --threads "$threads" --roof | tee /dev/stderr | grep '^gemm_roof')
+roof_line=$("$bench" --threads "$threads" --roof | grep '^gemm_roof')
+echo "$roof_line"
 roof=$(echo "$roof_line" | value gflops)
 echo
 printf '%-12s %6s %12s %14s %10s %14s %10s\n' model batch agd_ms torch_ms ratio agd_GFLOP/s of_roof
@@ -49,4 +53,4 @@ for line in "${summary[@]}"; do
   awk -v m="$model" -v b="$batch" -v a="$agd_ms" -v t="$torch_ms" -v g="$gflops" -v r="$roof" 'BEGIN {
     printf "%-12s %6d %12.2f %14.2f %9.2fx %14.1f %9.0f%%\n", m, b, a, t, t / a, g, 100 * g / r }'
 done
-echo "threads=$threads gemm_roof=${roof} GFLOP/s (ratio: PyTorch median / agd median)"
+echo "threads=$threads gemm_roof=${roof} GFLOP/s (ratio: PyTorch median / agd median), load average $(cut -d' ' -f1-3 /proc/loadavg)"

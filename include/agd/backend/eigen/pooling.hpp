@@ -49,9 +49,16 @@ struct layer_kernel<detail::pool_bound<Unbound, detail::pool_kind::max, K, Strid
       if constexpr (!tiles) std::fill(gradient, gradient + In.size(), S(0));
       for_each_window(image, [&](std::size_t o, const S* window) {
         const S maximum = y.column(j)[o];
-        std::size_t routed = 0;  // the window's first pixel if none equals the maximum (NaN)
-        for (std::size_t e = K * K; e-- > 0;)
-          if (window[(e / K) * In.width + e % K] == maximum) routed = (e / K) * In.width + e % K;
+        // The first pixel equal to the maximum, or the window's first if none is (a NaN).
+        // Selected without branches: which pixel wins is data, and would mispredict.
+        std::size_t routed = 0;
+        bool found = false;
+        for (std::size_t e = 0; e < K * K; ++e) {
+          const std::size_t offset = (e / K) * In.width + e % K;
+          const bool hit = !found && window[offset] == maximum;
+          routed = hit ? offset : routed;
+          found = found || hit;
+        }
         S* target = gradient + std::size_t(window - image);
         if constexpr (tiles) {
           for (std::size_t ky = 0; ky < K; ++ky)
