@@ -38,15 +38,18 @@ struct registered_shape {
   shape_runner run;
 };
 
-/// Floating-point operations of one training step of Net on a batch of n: forward W x (2 P n),
-/// weight gradients dy x^T (2 P n), and input gradients W^T dy for every layer but the first
-/// (PyTorch skips that one too: the inputs do not require a gradient). Element-wise work and
-/// the AGD update are left out (they are O(P + activations), not O(P n)).
+/// Floating-point operations of one training step of Net on a batch of n: the forward products
+/// (W x for a dense layer, R W^T at every output position for a convolution:
+/// Net::forward_flops_per_sample), the weight gradients (as many), and the input gradients of
+/// every weighted layer but the first (neither agd nor PyTorch computes that one: the inputs do
+/// not require a gradient). For an FCN that is 2 n (P + P + (P - first layer's)). Element-wise
+/// work and the AGD update are left out (they are O(P + activations), not O(P n)).
 template <class Net>
 constexpr double step_flops(std::size_t n) {
-  const double p = double(Net::parameter_count);
-  const double first = double(Net::weight_rows[0] * Net::weight_cols[0]);
-  return 2.0 * double(n) * (p + p + (p - first));
+  const double forward = double(Net::forward_flops_per_sample);
+  const double first = 2.0 * double(Net::weight_rows[0] * Net::weight_cols[0]) *
+                       double(Net::shapes[Net::weight_layer[0] + 1].plane());
+  return double(n) * (forward + forward + (forward - first));
 }
 
 /// GFLOP/s of a square single-precision GEMM split by columns over the agd thread pool, each

@@ -49,13 +49,12 @@ mat direct_convolution(const mat& w, const mat& x, std::size_t height, std::size
 }
 
 template <std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t S, std::size_t P,
-          std::size_t H, std::size_t W>
+          std::size_t H, std::size_t W, Eigen::Index n = 5>
 void check_convolution() {
   using conv =
       typename agd::Conv2d<Cin, Cout, K, S, P>::template bind<agd::tensor_shape{Cin, H, W}>;
   using layer = agd::Conv2d<Cin, Cout, K, S, P>;
-  INFO(layer::name() << " on " << Cin << "x" << H << "x" << W);
-  constexpr Eigen::Index n = 3;
+  INFO(layer::name() << " on " << Cin << "x" << H << "x" << W << ", " << n << " samples");
   mat w = random_matrix(Cout, K * K * Cin, 1);
   mat x = random_matrix(Cin * H * W, n, 2);
   const mat r = random_matrix(Eigen::Index(conv::output_size(0)), n, 3);  // f = sum(r .* y)
@@ -128,6 +127,12 @@ TEST_CASE("conv: Conv2d matches a direct convolution and its gradients", "[conv]
   check_convolution<3, 2, 3, 1, 0, 5, 5>();  // no padding
   check_convolution<3, 4, 1, 2, 0, 6, 6>();  // the 1x1 strided projection of a residual block
   check_convolution<1, 2, 5, 1, 2, 4, 4>();  // a kernel larger than the image, padded
+  // The CPU kernel runs an image of 128 positions or more as a GEMM of its own, in place in the
+  // network's buffers, and stacks smaller ones up to about 1024 rows: 120 positions take 9
+  // samples at a time, then the last 2.
+  check_convolution<2, 3, 3, 2, 1, 31, 31>();
+  check_convolution<1, 2, 3, 1, 1, 32, 32>();
+  check_convolution<1, 3, 3, 1, 1, 12, 10, 11>();
 }
 
 TEST_CASE("conv: pooling, Flatten and Input gradients", "[conv][gradients]") {

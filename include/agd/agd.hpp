@@ -61,5 +61,6 @@
 
 #include "agd/backend/eigen/backend.hpp"
 #include "agd/backend/eigen/conv2d.hpp"
+#include "agd/backend/eigen/pooling.hpp"
 #include "agd/backend/eigen/run_layer.hpp"
 #include "agd/backend/eigen/threads.hpp"

@@ -20,7 +20,11 @@
 // The CPU backend calls them from several threads, each on its own block of samples (of whole
 // channels for a layer that couples samples, and of rows of dw for backward_weights: row r of dw
 // must depend only on rows `r * rows_per_weight_row ..` of dy, as for y = W x and a convolution
-// as a GEMM); the CUDA backend calls them once on the whole batch, on its stream.
+// as a GEMM), unless the kernel declares `static constexpr bool weight_gradient_by_samples =
+// true`: then each thread gets all rows of dy for its own block of samples and a dw of its own
+// (the network adds the threads' sums up; the CPU convolution does this, so that no two threads
+// build the same patch matrix). The CUDA backend calls them once on the whole batch, on its
+// stream.
 //
 // Kernels written once over the backend's primitives (a GEMM, an element-wise pass, a segmented
 // sum) specialise layer_kernel for every backend at once: `template <class B> struct

@@ -38,6 +38,7 @@
 
 #include "agd/backend/eigen/backend.hpp"
 #include "agd/backend/eigen/conv2d.hpp"
+#include "agd/backend/eigen/pooling.hpp"
 #include "agd/core/elementwise.hpp"
 #include "agd/core/errors.hpp"
 #include "agd/core/expression.hpp"
@@ -73,6 +74,17 @@ constexpr std::size_t output_rows_per_weight_row_of() {
     return L::output_rows_per_weight_row;
   else
     return 1;
+}
+
+/// A kernel whose weight gradient is best summed by each thread over its own block of samples
+/// (into a partial dW, added up afterwards) rather than split by rows of dW: the CPU
+/// convolution, whose rows would each need the patch matrices of the whole batch.
+template <class Kernel>
+constexpr bool weight_gradient_by_samples_of() {
+  if constexpr (requires { Kernel::weight_gradient_by_samples; })
+    return Kernel::weight_gradient_by_samples;
+  else
+    return false;
 }
 
 }  // namespace detail
@@ -123,6 +135,33 @@ class basic_network : public architecture<Layers...> {
   using layer_at = typename architecture_type::template layer<I>;
   template <std::size_t I>
   using kernel_at = layer_kernel<layer_at<I>, Backend>;
+
+  /// Whether layer i's backward pass must produce its input's gradient: only when a layer in
+  /// front of it has weights (an Input or a layer in front of the first weight needs none).
+  static constexpr bool gradient_needed_below(std::size_t i) {
+    return depth > 0 && i > architecture_type::weight_layer[0];
+  }
+
+  /// Whether weight k's gradient is summed per block of samples (weight_gradient_by_samples),
+  /// and where its partial sums lie in a thread's block of partial_gradients_.
+  static constexpr std::array<bool, depth> by_samples =
+      []<std::size_t... I>(std::index_sequence<I...>) {
+    std::array<bool, depth> result{};
+    (..., [&] {
+      if constexpr (!detail::opens_residual<layer_at<I>>)
+        if constexpr (layer_at<I>::has_weights)
+          result[weight_index[I]] = detail::weight_gradient_by_samples_of<kernel_at<I>>();
+    }());
+    return result;
+  }
+  (std::make_index_sequence<layer_count>{});
+  static constexpr std::array<std::size_t, depth + 1> partial_offsets = [] {
+    std::array<std::size_t, depth + 1> offsets{};
+    for (std::size_t k = 0; k < depth; ++k)
+      offsets[k + 1] = offsets[k] + (by_samples[k] ? weight_rows[k] * weight_cols[k] : 0);
+    return offsets;
+  }();
+  static constexpr std::size_t partial_size = partial_offsets[depth];
 
   /// Scratch one thread needs for the largest kernel's workspace, for a block of `samples`.
   static constexpr std::size_t workspace_bytes(std::size_t samples) {
@@ -272,6 +311,11 @@ class basic_network : public architecture<Layers...> {
         if constexpr (layer_at<i>::has_weights) weight_gradient_layer<i>(thread, threads);
       });
     });
+    // Region 3: where threads summed their own samples, thread 0 into dW and the others into
+    // their partial blocks, the partial sums are added onto dW (each thread a part of it).
+    if constexpr (partial_size > 0) {
+      if (Backend::thread_count(context_) > 1) add_partial_gradients();
+    }
   }
 
   /// Like backward(), with a hook for overlapping communication (data-parallel training,
@@ -460,12 +504,14 @@ class basic_network : public architecture<Layers...> {
   /// more threads than at the last call (agd::set_threads), never in a steady training loop.
   void reserve_workspaces() {
     constexpr std::size_t nothing = workspace_bytes(1);
-    if constexpr (nothing == 0 && workspace_bytes(1 << 20) == 0) return;
+    if constexpr (nothing == 0 && workspace_bytes(1 << 20) == 0 && partial_size == 0) return;
     const unsigned threads = Backend::thread_count(context_);
     if (threads <= workspace_threads_) return;
     workspace_per_thread_ = workspace_bytes(capacity_);
     workspace_.resize(0);
     workspace_.resize(workspace_per_thread_ * threads);
+    partial_gradients_.resize(0);
+    partial_gradients_.resize(partial_size * (threads - 1));
     workspace_threads_ = threads;
   }
   std::byte* workspace_of(unsigned thread) {
@@ -519,8 +565,9 @@ class basic_network : public architecture<Layers...> {
                                                      d_skip, workspace);
       else
         kernel_at<i>::template backward_skip<Scalar>(context_, dy, d_skip, workspace);
-    } else if constexpr (i == 0) {
-      // The gradient with respect to the network's input is never needed.
+    } else if constexpr (!gradient_needed_below(i)) {
+      // Below the first weighted layer no gradient is needed: not the network input's, nor
+      // that of an Input (or any layer without weights) in front of the first convolution.
     } else if constexpr (detail::opens_residual<layer>) {
       Backend::local_for_each(
           context_, dx.size(),
@@ -535,23 +582,59 @@ class basic_network : public architecture<Layers...> {
     }
   }
 
-  /// Thread `thread`'s block of rows of dW for weighted layer i, summed over the batch.
+  /// Thread `thread`'s block of rows of dW for weighted layer i, summed over the batch; or, for
+  /// a kernel that sums by samples, all of dW over the thread's block of samples, into dW itself
+  /// (thread 0) or the thread's partial block (added up by add_partial_gradients).
   template <std::size_t i>
   [[gnu::noinline]] void weight_gradient_layer(unsigned thread, unsigned threads) {
     using layer = layer_at<i>;
-    constexpr std::size_t per_row = detail::output_rows_per_weight_row_of<layer>();
+    constexpr std::size_t k = weight_index[i];
     constexpr std::size_t input = detail::closes_residual<layer> ? skip_source[i] : i;
-    const auto [first, count] =
-        split_range(std::ptrdiff_t(weight_rows[weight_index[i]]), thread, threads, 16);
-    if (count == 0) return;
-    const matrix_view<const Scalar> x = activation_view(input).middle_cols(0, batch_);
-    const matrix_view<const Scalar> dy =
-        activation_gradient_view(i + 1)
-            .middle_rows(std::size_t(first) * per_row, std::size_t(count) * per_row)
-            .middle_cols(0, batch_);
-    const matrix_view<Scalar> dw =
-        gradient_view(weight_index[i]).middle_rows(std::size_t(first), std::size_t(count));
-    kernel_at<i>::template backward_weights<Scalar>(context_, x, dy, dw, workspace_of(thread));
+    if constexpr (by_samples[k]) {
+      const auto [first, count] = split_range(std::ptrdiff_t(batch_), thread, threads);
+      const matrix_view<Scalar> dw =
+          thread == 0 ? gradient_view(k)
+                      : matrix_view<Scalar>{partial_gradients_.data() +
+                                                (thread - 1) * partial_size + partial_offsets[k],
+                                            weight_rows[k], weight_cols[k], weight_rows[k]};
+      // Called with no samples too: the kernel then zeroes its dW.
+      kernel_at<i>::template backward_weights<Scalar>(
+          context_, activation_view(input).middle_cols(std::size_t(first), std::size_t(count)),
+          activation_gradient_view(i + 1).middle_cols(std::size_t(first), std::size_t(count)), dw,
+          workspace_of(thread));
+      return;
+    } else {
+      constexpr std::size_t per_row = detail::output_rows_per_weight_row_of<layer>();
+      const auto [first, count] = split_range(std::ptrdiff_t(weight_rows[k]), thread, threads, 16);
+      if (count == 0) return;
+      const matrix_view<const Scalar> x = activation_view(input).middle_cols(0, batch_);
+      const matrix_view<const Scalar> dy =
+          activation_gradient_view(i + 1)
+              .middle_rows(std::size_t(first) * per_row, std::size_t(count) * per_row)
+              .middle_cols(0, batch_);
+      const matrix_view<Scalar> dw =
+          gradient_view(k).middle_rows(std::size_t(first), std::size_t(count));
+      kernel_at<i>::template backward_weights<Scalar>(context_, x, dy, dw, workspace_of(thread));
+    }
+  }
+
+  /// dW += the partial sums of threads 1.. for every weight summed by samples, each thread
+  /// adding up a contiguous part of every such dW (in thread order: reproducible).
+  void add_partial_gradients() {
+    Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
+      for (std::size_t k = 0; k < depth; ++k) {
+        if (!by_samples[k]) continue;
+        const std::size_t size = weight_rows[k] * weight_cols[k];
+        const auto [first, count] = split_range(std::ptrdiff_t(size), thread, threads, 16);
+        Scalar* dw = gradients_.data() + weight_offsets[k] + std::size_t(first);
+        for (unsigned t = 1; t < threads; ++t) {
+          const Scalar* part = partial_gradients_.data() + (t - 1) * partial_size +
+                               partial_offsets[k] + std::size_t(first);
+          Backend::local_for_each(context_, std::size_t(count),
+                                  [dw, part](std::size_t e) { dw[e] += part[e]; });
+        }
+      }
+    });
   }
 
   /// A layer that couples samples (BatchNorm) on a block of whole channels, every sample.
@@ -561,7 +644,7 @@ class basic_network : public architecture<Layers...> {
     constexpr std::size_t plane = layer::rows_per_channel;
     const auto [first_channel, channels] =
         split_range(std::ptrdiff_t(layer::input_size / plane), thread, threads);
-    if (channels == 0 || (!Forward && i == 0)) return;
+    if (channels == 0 || (!Forward && !gradient_needed_below(i))) return;
     const std::size_t first = std::size_t(first_channel) * plane;
     const std::size_t rows = std::size_t(channels) * plane;
     const auto channel_block = [&](matrix_view<Scalar> v) {
@@ -625,6 +708,8 @@ class basic_network : public architecture<Layers...> {
   typename Backend::template buffer<Scalar> activations_;
   typename Backend::template buffer<Scalar> activation_gradients_;
   typename Backend::template buffer<std::byte> workspace_;
+  /// Per thread but the first, the partial weight gradients of the layers summed by samples.
+  typename Backend::template buffer<Scalar> partial_gradients_;
   typename Backend::template buffer<std::int32_t> labels_;
   typename Backend::template buffer<double> reductions_;
   std::size_t workspace_per_thread_ = 0;

@@ -14,6 +14,7 @@
 
 #include "agd/backend/eigen/backend.hpp"
 #include "agd/backend/eigen/conv2d.hpp"
+#include "agd/backend/eigen/pooling.hpp"
 #include "agd/core/kernel.hpp"
 
 namespace agd::eigen {

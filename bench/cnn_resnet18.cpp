@@ -1,0 +1,10 @@
+// bench_cnn's ResNet18 (examples/cnn_models.hpp), in a translation unit of its own.
+#include "cnn.hpp"
+#include "cnn_models.hpp"
+
+namespace agd_bench {
+void add_resnet18(std::vector<registered_model>& models) {
+  using Net = examples::ResNet18;
+  models.push_back({"resnet18", Net::parameter_count, &time_agd_step<Net>});
+}
+}  // namespace agd_bench

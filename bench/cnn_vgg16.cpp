@@ -1,0 +1,10 @@
+// bench_cnn's VGG16 (examples/cnn_models.hpp), in a translation unit of its own.
+#include "cnn.hpp"
+#include "cnn_models.hpp"
+
+namespace agd_bench {
+void add_vgg16(std::vector<registered_model>& models) {
+  using Net = examples::VGG16;
+  models.push_back({"vgg16", Net::parameter_count, &time_agd_step<Net>});
+}
+}  // namespace agd_bench
