@@ -39,11 +39,12 @@ using device = agd::cuda::device;
 
 static_assert(agd::has_kernel<agd::Dense<3, 4>, device>);
 static_assert(agd::has_kernel<my::LeakyRelu<0.1>, device>);
-// The bound convolution is taken from an architecture rather than spelled with its shape
-// (Conv2d<...>::bind<tensor_shape{...}>): nvcc 13's host stub generator cannot write a class-type
-// template argument written out in a .cu file (g++ then sees an undeclared '__T25').
-static_assert(agd::has_kernel<
-              agd::architecture<agd::Input<3, 8, 8>, agd::Conv2d<3, 8, 3>>::layer<1>, device>);
+// Checked where g++ compiles this file (the host-system tests): nvcc 13's host stub generator
+// writes a bound layer's class-type template argument (tensor_shape{3, 8, 8}) back out as an
+// undeclared '__T25' in a namespace-scope static_assert, however the type is spelled.
+#ifndef __CUDACC__
+static_assert(agd::has_kernel<agd::Conv2d<3, 8, 3>::bind<agd::tensor_shape{3, 8, 8}>, device>);
+#endif
 // The scalar type is kept: a double network is a double network on the device too.
 static_assert(std::is_same_v<
               agd::basic_sequential<double, agd::Dense<3, 4>>::on<device>::scalar_type, double>);

@@ -8,6 +8,7 @@
 
 #include <Eigen/SVD>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -311,4 +312,45 @@ TEST_CASE("conv: a CNN's checkpoint restores it, and another CNN refuses it",
   agd::AGD other_optimizer(other, {.seed = 5});
   CHECK_THROWS_WITH(agd::io::load_checkpoint(file, other, other_optimizer),
                     Catch::Contains("Conv2d<1,4,3>") && Catch::Contains("Conv2d<1,4,5>"));
+}
+
+TEST_CASE("conv: backward_by_layer gives backward()'s gradients bit for bit, on 2 threads",
+          "[conv]") {
+  // The layer-by-layer pass (distributed/data_parallel.hpp overlaps the gradient sums with it)
+  // must also add up the convolutions' per-thread partial weight gradients before announcing
+  // a weight, or its sums would start on a part of the gradient.
+  using Net = agd::Sequential<
+      agd::Input<2, 6, 6>, agd::Conv2d<2, 3, 3>,
+      agd::Residual<agd::Relu, agd::Conv2d<3, 4, 3, 2>, agd::Relu, agd::Conv2d<4, 4, 3>>, agd::Relu,
+      agd::MaxPool2d<3>, agd::Flatten, agd::Dense<4, 3>>;
+  const int threads_before = int(agd::threads());
+  agd::set_threads(2);
+  constexpr int n = 24;
+  Net net(n, 7);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  Eigen::MatrixXf x(Net::input_size, n);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng);
+  std::vector<std::int32_t> labels(n);
+  for (int i = 0; i < n; ++i) labels[std::size_t(i)] = i % 3;
+
+  const auto gradients_of = [&](bool by_layer, std::vector<std::size_t>* announced) {
+    net.load_batch(x, labels);
+    net.forward_batch(n);
+    agd::batch_loss<agd::MSELoss>(net, net.label_buffer());
+    if (by_layer)
+      net.backward_by_layer([&](std::size_t k) { announced->push_back(k); });
+    else
+      net.backward();
+    return std::vector<float>(net.gradient_data(), net.gradient_data() + Net::parameter_count);
+  };
+  std::vector<std::size_t> announced;
+  const std::vector<float> whole = gradients_of(false, nullptr);
+  const std::vector<float> by_layer = gradients_of(true, &announced);
+  agd::set_threads(threads_before);
+  CHECK(by_layer == whole);
+  CHECK(announced == std::vector<std::size_t>{4, 3, 2, 1, 0});
+  float largest = 0;
+  for (float g : whole) largest = std::max(largest, std::abs(g));
+  CHECK(largest > 1e-3f);  // a real gradient, not two zero buffers
 }

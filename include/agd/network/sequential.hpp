@@ -338,10 +338,14 @@ class basic_network : public architecture<Layers...> {
       constexpr std::size_t i = decltype(position)::value;
       // dW_i needs only dY_{i+1}, complete once every later layer has gone back.
       if constexpr (layer_at<i>::has_weights) {
+        constexpr std::size_t k = architecture_type::weight_index[i];
         Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
           weight_gradient_layer<i>(thread, threads);
         });
-        on_weight_gradient(std::size_t(architecture_type::weight_index[i]));
+        if constexpr (by_samples[k]) {
+          if (Backend::thread_count(context_) > 1) add_partial_gradients(k);
+        }
+        on_weight_gradient(k);
       }
       if constexpr (i == 0) return;  // no layer needs the gradient of the network's input
       Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
@@ -618,12 +622,13 @@ class basic_network : public architecture<Layers...> {
     }
   }
 
-  /// dW += the partial sums of threads 1.. for every weight summed by samples, each thread
-  /// adding up a contiguous part of every such dW (in thread order: reproducible).
-  void add_partial_gradients() {
+  /// dW += the partial sums of threads 1.. for every weight summed by samples (or for weight
+  /// `only` alone), each thread adding up a contiguous part of every such dW (in thread order:
+  /// reproducible).
+  void add_partial_gradients(std::size_t only = depth) {
     Backend::parallel(context_, [&](unsigned thread, unsigned threads) {
       for (std::size_t k = 0; k < depth; ++k) {
-        if (!by_samples[k]) continue;
+        if (!by_samples[k] || (only != depth && k != only)) continue;
         const std::size_t size = weight_rows[k] * weight_cols[k];
         const auto [first, count] = split_range(std::ptrdiff_t(size), thread, threads, 16);
         Scalar* dw = gradients_.data() + weight_offsets[k] + std::size_t(first);
