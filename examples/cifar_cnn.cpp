@@ -13,7 +13,7 @@
 #include <limits>
 
 #include "cifar_training.hpp"
-#include "flag_checks.hpp"
+#include "example_flags.hpp"
 
 namespace examples {
 cifar_result train_resnet18(const cifar_settings& settings, std::ostream& log);

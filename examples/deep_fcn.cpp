@@ -5,7 +5,7 @@
 //
 //   build/examples/deep_fcn --epochs 1
 //   build/examples/deep_fcn --epochs 1 --relu plain
-#include "example_support.hpp"
+#include "example_flags.hpp"
 
 #include <cstdio>
 

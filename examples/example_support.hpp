@@ -1,5 +1,7 @@
 // What the examples share: loading Fashion-MNIST and preprocessing it the way the paper's
-// official code does (or as Prescription 1 asks), and the common flags.
+// official code does (or as Prescription 1 asks), and the common settings. Their flags are in
+// example_flags.hpp, apart, so that a translation unit that trains a network need not compile
+// CLI11.
 #pragma once
 
 #include <agd/agd.hpp>
@@ -7,15 +9,11 @@
 #include <agd/cuda.hpp>
 #endif
 
-#include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <iostream>
 #include <limits>
 #include <string>
 #include <utility>
-
-#include "flag_checks.hpp"
 
 #ifndef AGD_WITH_CUDA
 #define AGD_WITH_CUDA 0
@@ -25,15 +23,6 @@ namespace examples {
 
 /// Whether this build of the examples has the CUDA backend (configured with -DAGD_CUDA=ON).
 inline constexpr bool cuda_build = AGD_WITH_CUDA;
-
-/// --device cpu|cuda.
-inline void add_device_flag(CLI::App& app, std::string& device) {
-  app.add_option("--device", device,
-                 "cpu, or cuda: the same network on an NVIDIA GPU (in a build configured with "
-                 "-DAGD_CUDA=ON)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
-}
 
 /// Runs run.template operator()<N>() with N = Net on the CPU backend, or Net on the CUDA
 /// backend for --device cuda: the same program, only the network type differs.
@@ -55,16 +44,6 @@ struct data_settings {
   std::string data_dir = agd::data::default_fashion_mnist_dir.string();
   std::string inputs = "standardise";
 };
-
-inline void add_data_flags(CLI::App& app, data_settings& s) {
-  app.add_option("--data", s.data_dir, "Directory with the Fashion-MNIST IDX files")
-      ->capture_default_str();
-  app.add_option("--inputs", s.inputs,
-                 "standardise: by the training set's mean and std (official code); "
-                 "prescription1: each input scaled to norm sqrt(784)")
-      ->check(CLI::IsMember({"standardise", "prescription1"}))
-      ->capture_default_str();
-}
 
 /// The flags every training example takes. Set an example's own defaults before
 /// add_run_flags, which shows them in --help.
@@ -93,25 +72,6 @@ struct run_settings {
     return options;
   }
 };
-
-inline void add_run_flags(CLI::App& app, run_settings& s) {
-  app.add_option("--epochs", s.epochs, "Number of epochs")
-      ->check(whole_number(1, max_epochs))
-      ->capture_default_str();
-  app.add_option("--batch", s.batch, "Mini-batch size (at most the training set's size)")
-      ->check(whole_number(1, max_batch))
-      ->capture_default_str();
-  app.add_option("--csv", s.csv,
-                 "Write one row per epoch: " + std::string(agd::train::epoch_csv_header));
-  app.add_option("--threads", s.threads, "Threads of the CPU backend (0: all cores)")
-      ->check(whole_number(0, agd::thread_pool::max_threads))
-      ->capture_default_str();
-  app.add_option("--seed", s.seed, "Seed of the initialisation and the batch order")
-      ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
-      ->capture_default_str();
-  app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)")
-      ->check(whole_number(0, max_steps_flag));
-}
 
 /// A preprocessed training and test set, and the preprocessing applied to both (which a saved
 /// model carries, so that it can later classify raw images).

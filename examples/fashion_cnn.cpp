@@ -5,7 +5,7 @@
 //
 //   build/examples/fashion_cnn --epochs 3
 //   build/examples/fashion_cnn --epochs 1 --max-steps 50 --csv cnn.csv
-#include "example_support.hpp"
+#include "example_flags.hpp"
 
 #include <cstdio>
 #include <iostream>

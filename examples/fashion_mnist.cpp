@@ -4,133 +4,21 @@
 //
 //   build/examples/fashion_mnist --epochs 3
 //   build/examples/fashion_mnist --optimizer adam --lr 1e-3 --loss xent --csv adam.csv
-#include "example_support.hpp"
+//
+// This file parses the flags and loads the data; the network type and its training are in
+// fashion_mnist_train.cpp, a translation unit of its own, so that a change to the network
+// recompiles neither CLI11 nor the data readers.
+#include "example_flags.hpp"
+#include "fashion_mnist_train.hpp"
 
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <new>
-#include <optional>
 #include <stdexcept>
 #include <string>
 
-namespace {
-
-using Net =
-    agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
-                    agd::Dense<512, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
-static_assert(Net::depth == 4);
-
-struct settings {
-  examples::run_settings run = examples::run_settings::with_epochs(3);
-  std::string loss = "mse";
-  std::string optimizer = "agd";
-  std::optional<double> lr;
-  double momentum = 0;
-  double gain = 1;
-  examples::data_settings data;
-  std::string checkpoint;
-  std::size_t checkpoint_every = 0;
-  std::string resume;
-  std::string device = "cpu";
-};
-
-/// The settings a resumed run must share with the run it continues, beyond those
-/// agd::train::fit checks itself (seed, batch size, loss, steps per epoch, training set size)
-/// and load_checkpoint checks (network, optimiser): saved in the checkpoint as "run.*" strings.
-std::map<std::string, std::string> run_metadata(const settings& s) {
-  auto exact = [](double v) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%.17g", v);
-    return std::string(text);
-  };
-  std::map<std::string, std::string> metadata{{"run.inputs", s.data.inputs},
-                                              {"run.threads", std::to_string(agd::threads())}};
-  if (s.optimizer == "agd") metadata["run.gain"] = exact(s.gain);
-  if (s.lr) metadata["run.lr"] = exact(*s.lr);
-  if (s.optimizer == "sgd") metadata["run.momentum"] = exact(s.momentum);
-  return metadata;
-}
-
-/// Refuses to resume a run saved with other settings (it would not continue the same run), and
-/// says so when only the thread count differs (the results then agree to rounding only).
-void check_resumed_settings(const std::map<std::string, std::string>& saved, const settings& s) {
-  const auto flag_of = [](const std::string& key) { return "--" + key.substr(4); };
-  std::string differences;
-  for (const auto& [key, value] : run_metadata(s)) {
-    const auto found = saved.find(key);
-    if (found == saved.end() || found->second == value) continue;
-    if (key == "run.threads") {
-      std::cerr << "fashion_mnist: note: the run was saved with " << found->second
-                << " threads and continues with " << value
-                << ": the results agree to rounding, not bit for bit\n";
-      continue;
-    }
-    differences += (differences.empty() ? "" : ", ") + flag_of(key) + " " + found->second +
-                   " (now " + value + ")";
-  }
-  if (!differences.empty())
-    throw std::runtime_error("cannot resume from " + s.resume + ": it was saved with " +
-                             differences +
-                             "; resume with the flags it was saved with, or start a new run");
-}
-
-template <class Loss, class Model, class Opt>
-double train(Model& net, Opt& optimizer, const examples::prepared_data& data, const settings& s) {
-  agd::train::fit_options options = s.run.fit_options();
-  if (!s.resume.empty()) {
-    const auto info = agd::io::load_checkpoint(s.resume, net, optimizer);
-    check_resumed_settings(info.extra, s);
-    options.resume = agd::train::training_position::from_metadata(info.extra);
-    const agd::train::training_position& at = *options.resume;
-    if (at.epoch > options.epochs) {
-      if (at.epoch != options.epochs + 1 || at.step_in_epoch != 0)
-        throw std::runtime_error(s.resume + " stands at step " + std::to_string(at.step_in_epoch) +
-                                 " of epoch " + std::to_string(at.epoch) + ", beyond --epochs " +
-                                 std::to_string(options.epochs) + "; pass --epochs " +
-                                 std::to_string(at.epoch) + " or more to continue it");
-      // Running the finished command again: nothing to train; report where it ended.
-      std::cerr << "the run in " << s.resume << " is complete (" << options.epochs
-                << " epochs); pass a larger --epochs to train it further\n";
-      return agd::evaluate(net, Loss{}, data.test).accuracy;
-    }
-    std::cerr << "resumed from " << s.resume << " at epoch " << at.epoch << ", step "
-              << at.step_in_epoch << " of it (" << at.global_step << " steps in all)\n";
-  }
-  if (!s.checkpoint.empty()) {
-    options.checkpoint_every_steps = s.checkpoint_every;
-    options.on_checkpoint = [&](const agd::train::training_position& position) {
-      auto extra = position.to_metadata();
-      extra.merge(run_metadata(s));
-      agd::io::save_checkpoint(s.checkpoint, net, optimizer,
-                               {.step = position.global_step,
-                                .epoch = position.epoch,
-                                .extra = std::move(extra),
-                                .preprocessing = data.inputs});
-    };
-  }
-  const auto history = agd::train::fit(net, optimizer, Loss{}, data.train, data.test, options);
-  return history.back().test_accuracy;
-}
-
-template <class Loss, class Model>
-double train_with_optimizer(Model& net, const examples::prepared_data& data, const settings& s) {
-  if (s.optimizer == "agd") {
-    agd::AGD optimizer(net, {.gain = s.gain, .seed = s.run.seed});
-    return train<Loss>(net, optimizer, data, s);
-  }
-  if (s.optimizer == "adam") {
-    agd::Adam optimizer(net, {.lr = s.lr.value_or(1e-3), .seed = s.run.seed});
-    return train<Loss>(net, optimizer, data, s);
-  }
-  agd::SGD optimizer(net, {.lr = s.lr.value_or(0.1), .momentum = s.momentum, .seed = s.run.seed});
-  return train<Loss>(net, optimizer, data, s);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  settings s;
+  examples::fashion_mnist::settings s;
   CLI::App app{"Train a depth-4 width-512 FCN on Fashion-MNIST with automatic gradient descent"};
   examples::add_run_flags(app, s.run);
   app.add_option("--loss", s.loss,
@@ -184,16 +72,11 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--batch " + std::to_string(s.run.batch) +
                                   " is larger than the training set (" +
                                   std::to_string(data.train.size()) + " samples)");
-    std::cerr << Net::summary() << "optimizer " << s.optimizer << ", loss " << s.loss << ", batch "
-              << s.run.batch << ", "
+    std::cerr << examples::fashion_mnist::network_summary() << "optimizer " << s.optimizer
+              << ", loss " << s.loss << ", batch " << s.run.batch << ", "
               << (s.device == "cuda" ? std::string("CUDA (cuBLAS)") : agd::gemm_backend() + " GEMM")
               << "\n";
-    const double accuracy = examples::on_device<Net>(s.device, [&]<class Model>() {
-      Model net(s.run.batch);
-      if (s.loss == "mse") return train_with_optimizer<agd::MSELoss>(net, data, s);
-      if (s.loss == "square") return train_with_optimizer<agd::SquareLoss>(net, data, s);
-      return train_with_optimizer<agd::CrossEntropyLoss>(net, data, s);
-    });
+    const double accuracy = examples::fashion_mnist::train(s, data);
     std::printf("final test accuracy: %.2f%%\n", 100 * accuracy);
   } catch (const std::bad_alloc&) {
     std::cerr << "fashion_mnist: out of memory; try a smaller --batch\n";

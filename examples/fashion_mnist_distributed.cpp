@@ -21,7 +21,7 @@
 #include <string>
 #include <thread>
 
-#include "example_support.hpp"
+#include "example_flags.hpp"
 
 namespace {
 

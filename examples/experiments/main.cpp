@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "../example_support.hpp"
+#include "../example_flags.hpp"
 #include "experiments.hpp"
 
 namespace {

@@ -43,6 +43,13 @@ void semi_orthogonal(Scalar* out, Eigen::Index rows, Eigen::Index cols, double s
     w = q.transpose().cast<Scalar>();
 }
 
+// The QR decomposition's kernels compiled once (see AGD_EXTERN_EIGEN_KERNELS in
+// backend/eigen/backend.hpp).
+#ifdef AGD_EXTERN_EIGEN_KERNELS
+extern template void semi_orthogonal<float>(float*, Eigen::Index, Eigen::Index, double,
+                                            std::mt19937_64&);
+#endif
+
 /// Orthogonal initialisation of every weight of the architecture `Arch` in the flat layout at
 /// `flat` (host memory), W_k scaled by sqrt(d_k/d_{k-1}). A convolution's K*K slices (each a
 /// Cout x Cin block of columns) are drawn one by one and scaled by sqrt(Cout/Cin)/sqrt(K*K), as

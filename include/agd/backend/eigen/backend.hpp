@@ -149,40 +149,7 @@ struct cpu {
   template <class S>
   static void gemm(context&, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
                    std::size_t k, S alpha, const S* a, std::size_t lda, const S* b, std::size_t ldb,
-                   S beta, S* c, std::size_t ldc) {
-    if (m == 0 || n == 0) return;
-    const auto i = [](std::size_t v) { return Eigen::Index(v); };
-    const const_map<S> a_stored(a, i(transpose_a ? k : m), i(transpose_a ? m : k),
-                                Eigen::OuterStride<>(i(lda)));
-    const const_map<S> b_stored(b, i(transpose_b ? n : k), i(transpose_b ? k : n),
-                                Eigen::OuterStride<>(i(ldb)));
-    map<S> c_map(c, i(m), i(n), Eigen::OuterStride<>(i(ldc)));
-    if (k == 0) {
-      if (beta == S(0))
-        c_map.setZero();
-      else
-        c_map *= beta;
-      return;
-    }
-    // Eigen's product kernels take the transposes and alpha as flags: no copy of A or B is made
-    // and C is written once.
-    const auto assign = [&](const auto& product) {
-      if (beta == S(0)) {
-        c_map.noalias() = alpha * product;
-      } else {
-        if (beta != S(1)) c_map *= beta;
-        c_map.noalias() += alpha * product;
-      }
-    };
-    if (transpose_a && transpose_b)
-      assign(a_stored.transpose() * b_stored.transpose());
-    else if (transpose_a)
-      assign(a_stored.transpose() * b_stored);
-    else if (transpose_b)
-      assign(a_stored * b_stored.transpose());
-    else
-      assign(a_stored * b_stored);
-  }
+                   S beta, S* c, std::size_t ldc);
 
   // Whole flat buffers, spread over the pool.
 
@@ -293,6 +260,57 @@ struct cpu {
     return {std::size_t(offsets[s]) + std::size_t(first), Eigen::Index(count)};
   }
 };
+
+// Defined outside the class, so not implicitly inline: a program that compiles Eigen's product
+// kernels once, in a translation unit of its own (AGD_EXTERN_EIGEN_KERNELS, below), keeps every
+// other translation unit from instantiating them again.
+template <class S>
+void cpu::gemm(context&, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
+               std::size_t k, S alpha, const S* a, std::size_t lda, const S* b, std::size_t ldb,
+               S beta, S* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  const auto i = [](std::size_t v) { return Eigen::Index(v); };
+  const const_map<S> a_stored(a, i(transpose_a ? k : m), i(transpose_a ? m : k),
+                              Eigen::OuterStride<>(i(lda)));
+  const const_map<S> b_stored(b, i(transpose_b ? n : k), i(transpose_b ? k : n),
+                              Eigen::OuterStride<>(i(ldb)));
+  map<S> c_map(c, i(m), i(n), Eigen::OuterStride<>(i(ldc)));
+  if (k == 0) {
+    if (beta == S(0))
+      c_map.setZero();
+    else
+      c_map *= beta;
+    return;
+  }
+  // Eigen's product kernels take the transposes and alpha as flags: no copy of A or B is made
+  // and C is written once.
+  const auto assign = [&](const auto& product) {
+    if (beta == S(0)) {
+      c_map.noalias() = alpha * product;
+    } else {
+      if (beta != S(1)) c_map *= beta;
+      c_map.noalias() += alpha * product;
+    }
+  };
+  if (transpose_a && transpose_b)
+    assign(a_stored.transpose() * b_stored.transpose());
+  else if (transpose_a)
+    assign(a_stored.transpose() * b_stored);
+  else if (transpose_b)
+    assign(a_stored * b_stored.transpose());
+  else
+    assign(a_stored * b_stored);
+}
+
+// AGD_EXTERN_EIGEN_KERNELS: the float GEMM is compiled once, in src/eigen_kernels.cpp (the CMake
+// target agd::eigen_kernels, which defines this macro for the programs that link it), rather than
+// in every translation unit that trains a network: Eigen's product kernels are a large part of
+// such a unit's compile time. Without the macro nothing changes (agd stays header-only).
+#ifdef AGD_EXTERN_EIGEN_KERNELS
+extern template void cpu::gemm<float>(cpu::context&, bool, bool, std::size_t, std::size_t,
+                                      std::size_t, float, const float*, std::size_t, const float*,
+                                      std::size_t, float, float*, std::size_t);
+#endif
 
 }  // namespace agd::eigen
 
