@@ -81,9 +81,10 @@ struct prepared_data {
   agd::data::preprocessing inputs;
 };
 
-/// The training and test sets, preprocessed with the training set's statistics.
-inline prepared_data load_fashion_mnist(const data_settings& s) {
-  std::cerr << "loading Fashion-MNIST from " << s.data_dir << "\n";
+/// The training and test sets, preprocessed with the training set's statistics. `announce`:
+/// say where they are read from (a data-parallel run lets rank 0 alone say it).
+inline prepared_data load_fashion_mnist(const data_settings& s, bool announce = true) {
+  if (announce) std::cerr << "loading Fashion-MNIST from " << s.data_dir << "\n";
   prepared_data data{agd::data::load_mnist_format(s.data_dir, agd::data::split::train),
                      agd::data::load_mnist_format(s.data_dir, agd::data::split::test),
                      {}};

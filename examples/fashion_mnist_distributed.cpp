@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
                          : int(std::max<std::size_t>(1, cores / ranks.ranks_on_this_node())));
     if (ranks.rank() == 0 && !s.checkpoint.empty())
       agd::io::check_writable(s.checkpoint, "--checkpoint");
-    const examples::prepared_data data = examples::load_fashion_mnist(s.data);
+    const examples::prepared_data data = examples::load_fashion_mnist(s.data, ranks.rank() == 0);
     Net net(s.run.batch / n);
     if (ranks.rank() == 0)
       std::cerr << Net::summary() << "optimizer " << s.optimizer << ", global batch " << s.run.batch
