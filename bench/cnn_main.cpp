@@ -37,51 +37,14 @@ int main(int argc, char** argv) {
   agd_bench::add_vgg16(models);
   agd_bench::add_resnet18(models);
 
-  int threads = 0;
-  bool roof = false, list = false;
-  long roof_size = 2048;
-  std::string runs;
-  agd_bench::timing_options timing;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--threads")
-      threads = std::atoi(value().c_str());
-    else if (flag == "--runs")
-      runs = value();
-    else if (flag == "--roof")
-      roof = true;
-    else if (flag == "--roof-size")
-      roof_size = std::atol(value().c_str());
-    else if (flag == "--list")
-      list = true;
-    else if (flag == "--warmup")
-      timing.warmup = std::atoi(value().c_str());
-    else if (flag == "--max-steps")
-      timing.max_steps = std::atoi(value().c_str());
-    else if (flag == "--min-steps")
-      timing.min_steps = std::atoi(value().c_str());
-    else if (flag == "--max-seconds")
-      timing.max_seconds = std::atof(value().c_str());
-    else
-      usage("unknown flag " + flag);
-  }
-  if (timing.warmup < 0 || timing.min_steps < 1 || timing.max_steps < timing.min_steps ||
-      roof_size < 16)
-    usage("need --warmup >= 0, 1 <= --min-steps <= --max-steps, --roof-size >= 16");
-  if (list) {
+  const agd_bench::bench_flags flags = agd_bench::parse_bench_flags(argc, argv, "--runs", usage);
+  if (flags.list) {
     for (const auto& m : models) std::printf("model=%s params=%zu\n", m.name.c_str(), m.parameters);
     return 0;
   }
-  agd::set_threads(threads);
-  const int used_threads = threads ? threads : int(std::thread::hardware_concurrency());
-  std::printf("# agd %s GEMM, %d threads\n", agd::gemm_backend().c_str(), used_threads);
-  std::fflush(stdout);
+  const int used_threads = agd_bench::start_threads(flags.threads);
 
-  std::stringstream entries(runs);
+  std::stringstream entries(flags.runs);
   std::string entry;
   while (std::getline(entries, entry, ',')) {
     if (entry.empty()) continue;
@@ -92,7 +55,7 @@ int main(int argc, char** argv) {
     const auto found =
         std::find_if(models.begin(), models.end(), [&](const auto& m) { return m.name == name; });
     if (found == models.end()) usage("no model '" + name + "' (--list shows those compiled in)");
-    const auto r = found->run(std::size_t(batch), timing);
+    const auto r = found->run(std::size_t(batch), flags.timing);
     std::printf(
         "agd_cnn model=%s batch=%zu params=%zu flops=%.0f median_ms=%.4f min_ms=%.4f steps=%d "
         "gflops=%.2f\n",
@@ -100,8 +63,8 @@ int main(int argc, char** argv) {
         r.flops / (r.median_ms * 1e-3) / 1e9);
     std::fflush(stdout);
   }
-  if (roof)
-    std::printf("gemm_roof size=%ld gflops=%.2f threads=%d\n", roof_size,
-                agd_bench::gemm_gflops(Eigen::Index(roof_size), 10), used_threads);
+  if (flags.roof)
+    std::printf("gemm_roof size=%ld gflops=%.2f threads=%d\n", flags.roof_size,
+                agd_bench::gemm_gflops(Eigen::Index(flags.roof_size), 10), used_threads);
   return 0;
 }

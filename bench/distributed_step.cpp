@@ -19,18 +19,14 @@
 #include <vector>
 
 #include "cnn_models.hpp"
+#include "sweep.hpp"
 
 namespace {
 
-using FCN =
-    agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
-                    agd::Dense<512, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
+using FCN = agd_bench::main_fcn;
 using clock_type = std::chrono::steady_clock;
 
-double median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
+using agd_bench::median;
 
 /// Every rank's values replaced by the largest over the ranks, entry by entry.
 void max_over_ranks(std::vector<double>& values, MPI_Comm comm) {

@@ -18,15 +18,10 @@
 
 namespace {
 
-using Net =
-    agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
-                    agd::Dense<512, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
+using Net = agd_bench::main_fcn;
 using clock_type = std::chrono::steady_clock;
 
-double median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
+using agd_bench::median;
 
 }  // namespace
 

@@ -11,10 +11,27 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <span>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace agd_bench {
+
+/// The paper's main FCN (depth 4, width 512, Sqrt2Relu), the network of bench_step_time and
+/// bench_distributed_step.
+using main_fcn =
+    agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 512>, agd::Sqrt2Relu,
+                    agd::Dense<512, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
+
+/// The median of `values` (the upper one of an even count).
+inline double median(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + std::ptrdiff_t(values.size() / 2),
+                   values.end());
+  return values[values.size() / 2];
+}
 
 struct timing_options {
   int warmup = 10;           // untimed steps first
@@ -130,9 +147,7 @@ shape_result time_agd_step(std::size_t batch, const timing_options& options) {
   r.flops = step_flops<Net>(batch);
   r.steps = int(step_ms.size());
   r.min_ms = *std::min_element(step_ms.begin(), step_ms.end());
-  std::nth_element(step_ms.begin(), step_ms.begin() + std::ptrdiff_t(step_ms.size() / 2),
-                   step_ms.end());
-  r.median_ms = step_ms[step_ms.size() / 2];
+  r.median_ms = median(step_ms);
   return r;
 }
 
@@ -146,5 +161,62 @@ void add_width_shapes(std::vector<registered_shape>& shapes);
 void add_depth_shapes_shallow(std::vector<registered_shape>& shapes);
 void add_depth_shapes_16(std::vector<registered_shape>& shapes);
 void add_depth_shapes_32(std::vector<registered_shape>& shapes);
+
+/// The flags bench_sweep and bench_cnn share; `runs` is the text of the flag that lists what to
+/// time (--shapes, --runs).
+struct bench_flags {
+  int threads = 0;
+  bool roof = false, list = false;
+  long roof_size = 2048;
+  std::string runs;
+  timing_options timing;
+};
+
+/// Parses `argv` into bench_flags; `runs_flag` names the flag that lists the runs. A bad or
+/// missing value calls usage(problem), which does not return.
+inline bench_flags parse_bench_flags(int argc, char** argv, const std::string& runs_flag,
+                                     void (*usage)(const std::string&)) {
+  bench_flags f;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--threads")
+      f.threads = std::atoi(value().c_str());
+    else if (flag == runs_flag)
+      f.runs = value();
+    else if (flag == "--roof")
+      f.roof = true;
+    else if (flag == "--roof-size")
+      f.roof_size = std::atol(value().c_str());
+    else if (flag == "--list")
+      f.list = true;
+    else if (flag == "--warmup")
+      f.timing.warmup = std::atoi(value().c_str());
+    else if (flag == "--max-steps")
+      f.timing.max_steps = std::atoi(value().c_str());
+    else if (flag == "--min-steps")
+      f.timing.min_steps = std::atoi(value().c_str());
+    else if (flag == "--max-seconds")
+      f.timing.max_seconds = std::atof(value().c_str());
+    else
+      usage("unknown flag " + flag);
+  }
+  if (f.timing.warmup < 0 || f.timing.min_steps < 1 || f.timing.max_steps < f.timing.min_steps ||
+      f.roof_size < 16)
+    usage("need --warmup >= 0, 1 <= --min-steps <= --max-steps, --roof-size >= 16");
+  return f;
+}
+
+/// Sets the thread pool, prints the header line and returns the number of threads used.
+inline int start_threads(int threads) {
+  agd::set_threads(threads);
+  const int used = threads ? threads : int(std::thread::hardware_concurrency());
+  std::printf("# agd %s GEMM, %d threads\n", agd::gemm_backend().c_str(), used);
+  std::fflush(stdout);
+  return used;
+}
 
 }  // namespace agd_bench
