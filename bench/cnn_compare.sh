@@ -28,6 +28,10 @@ warmup="${WARMUP:-5}" min_steps="${MIN_STEPS:-10}" max_steps="${MAX_STEPS:-200}"
 max_seconds="${MAX_SECONDS:-2}"
 timing=(--warmup "$warmup" --min-steps "$min_steps" --max-steps "$max_steps" --max-seconds "$max_seconds")
 
+# shellcheck source=openblas_env.sh
+. "$here/openblas_env.sh"
+echo "PyTorch's OpenBLAS kernels: $OPENBLAS_CORE${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}"
+
 value() { sed -n "s/.*[ ^]$1=\([0-9.]*\).*/\1/p" | head -1; }
 
 summary=()

@@ -7,7 +7,8 @@
 //   build/bench/bench_cnn --list
 //
 // One line per run, `agd_cnn model=.. batch=.. params=.. flops=.. median_ms=.. min_ms=..
-// steps=.. gflops=..`, and with --roof one line `gemm_roof size=.. gflops=.. threads=..`.
+// steps=.. gflops=..`, and with --roof the roofs of bench/roof.hpp (`roof eigen_gflops=..
+// onednn_gflops=.. peak_gflops=..`) and `gemm_roof size=.. gflops=..`, the fastest GEMM.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -63,8 +64,11 @@ int main(int argc, char** argv) {
         r.flops / (r.median_ms * 1e-3) / 1e9);
     std::fflush(stdout);
   }
-  if (flags.roof)
-    std::printf("gemm_roof size=%ld gflops=%.2f threads=%d\n", flags.roof_size,
-                agd_bench::gemm_gflops(Eigen::Index(flags.roof_size), 10), used_threads);
+  if (flags.roof) {
+    const double fastest = agd_bench::print_roofs(flags.roof_size, used_threads);
+    std::printf(
+        "gemm_roof size=%ld gflops=%.2f threads=%d (the fastest GEMM: oneDNN's or Eigen's)\n",
+        flags.roof_size, fastest, used_threads);
+  }
   return 0;
 }

@@ -17,6 +17,10 @@ python=python3
 "$python" -c "import torch, numpy" 2>/dev/null || {
   echo "compare_pytorch.sh: PyTorch is missing: apt-get install python3-torch python3-numpy libopenblas0" >&2; exit 2; }
 
+# shellcheck source=openblas_env.sh
+. "$here/openblas_env.sh"
+echo "PyTorch's OpenBLAS kernels: $OPENBLAS_CORE${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}"
+
 value() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | head -1; }
 
 echo "== agd ($threads threads)"

@@ -4,6 +4,8 @@
 // memory down, and registered here for bench_sweep's main (sweep_main.cpp) to look up.
 #pragma once
 
+#include "roof.hpp"
+
 #include <agd/agd.hpp>
 #include <agd/train/fit.hpp>
 
@@ -69,28 +71,10 @@ constexpr double step_flops(std::size_t n) {
   return double(n) * (forward + forward + (forward - first));
 }
 
-/// GFLOP/s of a square single-precision GEMM split by columns over the agd thread pool, each
-/// part a single-threaded GEMM (as a training step runs them), best of `repeats`: the machine's
-/// attainable GEMM throughput, the roof a step is measured against.
+/// GFLOP/s of a square float GEMM as Eigen runs it on agd's pool (bench/roof.hpp has oneDNN's
+/// and the measured peak beside it).
 inline double gemm_gflops(Eigen::Index size, int repeats) {
-  using clock_type = std::chrono::steady_clock;
-  agd::matrix<float> a = agd::matrix<float>::Random(size, size);
-  agd::matrix<float> b = agd::matrix<float>::Random(size, size);
-  agd::matrix<float> c(size, size);
-  auto multiply = [&] {
-    agd::cpu_pool().run([&](unsigned thread, unsigned threads) {
-      const auto [first, count] = agd::split_range(size, thread, threads, 16);
-      c.middleCols(first, count).noalias() = a * b.middleCols(first, count);
-    });
-  };
-  multiply();
-  double best = 1e30;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = clock_type::now();
-    multiply();
-    best = std::min(best, std::chrono::duration<double>(clock_type::now() - start).count());
-  }
-  return 2.0 * double(size) * double(size) * double(size) / best / 1e9;
+  return eigen_gemm_gflops(long(size), repeats);
 }
 
 /// Random inputs (input_size rows) and labels 0..9 for timing steps of batch `batch`: at least
@@ -214,7 +198,8 @@ inline bench_flags parse_bench_flags(int argc, char** argv, const std::string& r
 inline int start_threads(int threads) {
   agd::set_threads(threads);
   const int used = threads ? threads : int(std::thread::hardware_concurrency());
-  std::printf("# agd %s GEMM, %d threads\n", agd::gemm_backend().c_str(), used);
+  std::printf("# agd CPU engine %s (%s GEMM for double), %d threads\n",
+              agd::eigen::cpu::engine().c_str(), agd::gemm_backend().c_str(), used);
   std::fflush(stdout);
   return used;
 }

@@ -60,6 +60,7 @@
 #include "agd/io/safetensors.hpp"
 
 #include "agd/backend/eigen/backend.hpp"
+#include "agd/backend/eigen/batch_norm.hpp"
 #include "agd/backend/eigen/conv2d.hpp"
 #include "agd/backend/eigen/pooling.hpp"
 #include "agd/backend/eigen/run_layer.hpp"

@@ -46,6 +46,8 @@ concept ElementwiseActivation =
 /// the backend's element-wise pass. The network passes whole columns (contiguous blocks).
 template <ElementwiseActivation L, class Backend>
 struct layer_kernel<L, Backend> {
+  /// Element by element: whatever the layout, as long as x and y share it.
+  static constexpr layout_support layouts = layout_support::same_in_and_out;
   template <class S>
   static void forward(typename Backend::context& context, matrix_view<const S> x, matrix_view<S> y,
                       std::byte*) {

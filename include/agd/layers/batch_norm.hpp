@@ -34,18 +34,22 @@ namespace detail {
 /// belongs to and its place in the buffer: i runs channel by channel, and within a channel
 /// over the samples, so that a channel's elements are one segment [c * plane * n, ...).
 struct channel_block {
-  std::size_t plane;   // rows per channel
-  std::size_t rows;    // rows of the block (channels * plane)
-  std::size_t cols;    // samples
-  std::size_t stride;  // of the buffer
+  std::size_t plane;      // rows per channel
+  std::size_t rows;       // rows of the block (channels * plane)
+  std::size_t cols;       // samples
+  std::size_t stride;     // of the buffer
+  std::size_t group = 1;  // the layout's channel group (core/view.hpp): 1 for CHW
   AGD_HOST_DEVICE constexpr std::size_t offset(std::size_t c, std::size_t i) const {
-    return (i / plane) * stride + c * plane + i % plane;
+    const std::size_t p = i % plane;
+    return (i / plane) * stride +
+           (group == 1 ? c * plane + p : ((c / group) * plane + p) * group + c % group);
   }
   AGD_HOST_DEVICE constexpr std::size_t element_offset(std::size_t e) const {
     return (e / rows) * stride + e % rows;
   }
   AGD_HOST_DEVICE constexpr std::size_t channel_of(std::size_t e) const {
-    return (e % rows) / plane;
+    const std::size_t r = e % rows;
+    return group == 1 ? r / plane : (r / (plane * group)) * group + r % group;
   }
 };
 
@@ -110,6 +114,16 @@ struct BatchNorm {
   static constexpr bool shape_dependent = true;
   /// PyTorch's default epsilon, added to the variance.
   static constexpr double epsilon = 1e-5;
+  /// The maths of every backend's kernel, element by element:
+  /// y = (x - mean_c) / sqrt(var_c + eps), of (x, mean_c, 1/sqrt(var_c + eps));
+  static constexpr auto normalise =
+      (expr::argument<0>{} - expr::argument<1>{}) * expr::argument<2>{};
+  /// dx = (dy - mean_c(dy) - y mean_c(dy y)) / sqrt(var_c + eps), the gradient through the
+  /// batch statistics as well as through the scaling, of (dy, y, mean_c(dy), mean_c(dy y),
+  /// 1/sqrt(var_c + eps)).
+  static constexpr auto gradient =
+      (expr::argument<0>{} - expr::argument<2>{} - expr::argument<1>{} * expr::argument<3>{}) *
+      expr::argument<4>{};
   template <tensor_shape In>
   using bind = detail::batch_norm_bound<In>;
   static std::string name() { return "BatchNorm"; }
@@ -129,9 +143,14 @@ struct batch_norm_bound {
 };
 }  // namespace detail
 
-/// BatchNorm on every backend: segmented sums for the statistics, expressions for the rest.
+/// BatchNorm on every backend: segmented sums for the statistics, expressions for the rest. (The
+/// CPU backend has a kernel of its own, backend/eigen/batch_norm.hpp, which walks a thread's
+/// channels in memory order and evaluates the same expressions.)
 template <tensor_shape In, class Backend>
 struct layer_kernel<detail::batch_norm_bound<In>, Backend> {
+  /// Per channel, wherever the layout puts a channel's values (x and y share the layout).
+  static constexpr layout_support layouts = layout_support::same_in_and_out;
+
   /// Four per-channel doubles: mean, 1/std, mean(dy), mean(dy * y).
   template <class S>
   static constexpr std::size_t workspace_bytes(std::size_t) {
@@ -147,11 +166,11 @@ struct layer_kernel<detail::batch_norm_bound<In>, Backend> {
     double* mean = reinterpret_cast<double*>(workspace);
     double* inverse_std = mean + In.channels;
     statistics(context, x, block, mean, inverse_std);
-    using namespace expr;
-    constexpr auto normalise = (argument<0>{} - argument<1>{}) * argument<2>{};
-    Backend::local_for_each(context, x.size(),
-                            detail::channel_map<S, 1, 2, std::remove_const_t<decltype(normalise)>>{
-                                normalise, block, {x.data}, {mean, inverse_std}, y.data});
+    using expression = std::remove_const_t<decltype(BatchNorm::normalise)>;
+    Backend::local_for_each(
+        context, x.size(),
+        detail::channel_map<S, 1, 2, expression>{
+            BatchNorm::normalise, block, {x.data}, {mean, inverse_std}, y.data});
   }
   /// dx = (dy - mean(dy) - y * mean(dy .* y)) / sqrt(var + eps), per channel: the gradient
   /// through the batch statistics as well as through the scaling.
@@ -177,19 +196,20 @@ struct layer_kernel<detail::batch_norm_bound<In>, Backend> {
     Backend::local_for_each(context, channels, detail::channel_moment{mean_dy, count, 0.0, false});
     Backend::local_for_each(context, channels,
                             detail::channel_moment{mean_dy_y, count, 0.0, false});
-    using namespace expr;
-    constexpr auto gradient =
-        (argument<0>{} - argument<2>{} - argument<1>{} * argument<3>{}) * argument<4>{};
+    using expression = std::remove_const_t<decltype(BatchNorm::gradient)>;
     Backend::local_for_each(
         context, x.size(),
-        detail::channel_map<S, 2, 3, std::remove_const_t<decltype(gradient)>>{
-            gradient, block, {dy.data, y.data}, {mean_dy, mean_dy_y, inverse_std}, dx.data});
+        detail::channel_map<S, 2, 3, expression>{BatchNorm::gradient,
+                                                 block,
+                                                 {dy.data, y.data},
+                                                 {mean_dy, mean_dy_y, inverse_std},
+                                                 dx.data});
   }
 
  private:
   template <class S>
   static detail::channel_block block_of(matrix_view<const S> x) {
-    return {In.plane(), x.rows, x.cols, x.stride};
+    return {In.plane(), x.rows, x.cols, x.stride, x.layout.block};
   }
   /// mean_c, then 1/sqrt(var_c + eps) from the centred squares (two passes, as PyTorch).
   template <class S>

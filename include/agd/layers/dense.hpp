@@ -32,6 +32,10 @@ struct Dense {
 /// Dense on every backend: three GEMMs, which is all a backend has to supply.
 template <std::size_t In, std::size_t Out, class Backend>
 struct layer_kernel<Dense<In, Out>, Backend> {
+  /// Threads take blocks of columns of dW (contiguous in the column-major layout), each with
+  /// the matching rows of X.
+  static constexpr bool weight_gradient_by_columns = true;
+
   /// Y = W X.
   template <class S>
   static void forward(typename Backend::context& context, matrix_view<const S> w,
@@ -39,12 +43,12 @@ struct layer_kernel<Dense<In, Out>, Backend> {
     Backend::gemm(context, false, false, Out, x.cols, In, S(1), w.data, w.stride, x.data, x.stride,
                   S(0), y.data, y.stride);
   }
-  /// dW = dY X^T: the sum over the batch of outer products (the 1/n is already in dY). `dy` and
-  /// `dw` may be the same block of rows of each.
+  /// dW = dY X^T: the sum over the batch of outer products (the 1/n is already in dY). `dw`
+  /// may be a block of the columns of dW, with `x` the matching block of rows of X.
   template <class S>
   static void backward_weights(typename Backend::context& context, matrix_view<const S> x,
                                matrix_view<const S> dy, matrix_view<S> dw, std::byte*) {
-    Backend::gemm(context, false, true, dw.rows, In, x.cols, S(1), dy.data, dy.stride, x.data,
+    Backend::gemm(context, false, true, Out, dw.cols, x.cols, S(1), dy.data, dy.stride, x.data,
                   x.stride, S(0), dw.data, dw.stride);
   }
   /// dX = W^T dY.

@@ -90,6 +90,16 @@ struct layer_kernel<detail::residual_end_bound<Skip, Out>, Backend> {
   using end = detail::residual_end_bound<Skip, Out>;
   using projection = layer_kernel<typename end::projection, Backend>;
 
+  /// The sum is element by element (the block's output and y share a layout; the network gives
+  /// an identity skip that layout too), and the projection converts whatever the skip's is.
+  static constexpr layout_support layouts =
+      !end::projects || layout_support_of<projection>() == layout_support::any
+          ? layout_support::same_in_and_out
+          : layout_support::plain_only;
+  /// The projection's weight gradient is summed as its convolution's is.
+  static constexpr bool weight_gradient_by_samples =
+      end::projects && weight_gradient_by_samples_of<projection>();
+
   template <class S>
   static constexpr std::size_t workspace_bytes(std::size_t samples) {
     if constexpr (end::projects)

@@ -37,6 +37,7 @@
 #include <boost/hana.hpp>
 
 #include "agd/backend/eigen/backend.hpp"
+#include "agd/backend/eigen/batch_norm.hpp"
 #include "agd/backend/eigen/conv2d.hpp"
 #include "agd/backend/eigen/pooling.hpp"
 #include "agd/core/elementwise.hpp"
@@ -74,17 +75,6 @@ constexpr std::size_t output_rows_per_weight_row_of() {
     return L::output_rows_per_weight_row;
   else
     return 1;
-}
-
-/// A kernel whose weight gradient is best summed by each thread over its own block of samples
-/// (into a partial dW, added up afterwards) rather than split by rows of dW: the CPU
-/// convolution, whose rows would each need the patch matrices of the whole batch.
-template <class Kernel>
-constexpr bool weight_gradient_by_samples_of() {
-  if constexpr (requires { Kernel::weight_gradient_by_samples; })
-    return Kernel::weight_gradient_by_samples;
-  else
-    return false;
 }
 
 }  // namespace detail
@@ -150,7 +140,7 @@ class basic_network : public architecture<Layers...> {
     (..., [&] {
       if constexpr (!detail::opens_residual<layer_at<I>>)
         if constexpr (layer_at<I>::has_weights)
-          result[weight_index[I]] = detail::weight_gradient_by_samples_of<kernel_at<I>>();
+          result[weight_index[I]] = weight_gradient_by_samples_of<kernel_at<I>>();
     }());
     return result;
   }
@@ -163,6 +153,55 @@ class basic_network : public architecture<Layers...> {
   }();
   static constexpr std::size_t partial_size = partial_offsets[depth];
 
+  /// What layer i's kernel accepts of blocked channel layouts (core/kernel.hpp); a residual
+  /// block's opening is the network's own copy, which needs its two sides alike.
+  template <std::size_t I>
+  static constexpr layout_support layouts_of() {
+    if constexpr (detail::opens_residual<layer_at<I>>)
+      return layout_support::same_in_and_out;
+    else
+      return layout_support_of<kernel_at<I>>();
+  }
+
+ public:
+  /// Whether activation i (layer i's input; layer_count: the output) may be kept in the
+  /// backend's blocked channel layout (core/view.hpp). Only images of whole groups of 16
+  /// channels (the widest group a backend uses, so any narrower one divides it too), never
+  /// the network's input or output (the caller's, in CHW), and only between kernels that
+  /// declare they read it; a layer that needs its two sides alike (an element-wise activation,
+  /// batch norm, a residual sum with its identity skip) makes them alike, CHW if either must be.
+  static constexpr std::array<bool, layer_count + 1> may_block =
+      []<std::size_t... I>(std::index_sequence<I...>) {
+    constexpr std::array<layout_support, layer_count> support{layouts_of<I>()...};
+    constexpr std::array<bool, layer_count> identity_sum{
+        (detail::closes_residual<layer_at<I>> && !layer_at<I>::has_weights)...};
+    std::array<bool, layer_count + 1> ok{};
+    for (std::size_t i = 1; i < layer_count; ++i)
+      ok[i] = architecture_type::shapes[i].channels % 16 == 0 &&
+              architecture_type::shapes[i].plane() > 1 &&
+              support[i - 1] != layout_support::plain_only &&
+              support[i] != layout_support::plain_only;
+    for (std::size_t i = 0; i < layer_count; ++i)
+      if (skip_source[i] != layer_count && support[i] == layout_support::plain_only)
+        ok[skip_source[i]] = false;
+    for (bool changed = true; changed;) {
+      changed = false;
+      const auto alike = [&](std::size_t a, std::size_t b) {
+        if (ok[a] != ok[b]) ok[a] = ok[b] = false, changed = true;
+      };
+      for (std::size_t i = 0; i < layer_count; ++i) {
+        if (support[i] == layout_support::same_in_and_out) alike(i, i + 1);
+        if (identity_sum[i]) alike(skip_source[i], i + 1), alike(i, i + 1);
+      }
+    }
+    return ok;
+  }
+  (std::make_index_sequence<layer_count>{});
+  /// The channel layout of activation i in this network (CHW unless may_block[i] and the
+  /// backend blocks channels for this scalar type).
+  channel_layout activation_layout(std::size_t i) const { return layouts_.at(i); }
+
+ private:
   /// Scratch one thread needs for the largest kernel's workspace, for a block of `samples`.
   static constexpr std::size_t workspace_bytes(std::size_t samples) {
     return boost::hana::unpack(
@@ -189,6 +228,10 @@ class basic_network : public architecture<Layers...> {
   explicit basic_network(std::size_t batch_capacity = 128, std::uint64_t seed = 0) {
     if constexpr (requires { context_.describe; })
       context_.describe = [](const execution_status& status) { return describe_status(status); };
+    const unsigned group = Backend::template channel_block<Scalar>(context_);
+    for (std::size_t i = 0; i <= layer_count; ++i)
+      layouts_[i] = {may_block[i] ? std::uint32_t(group) : 1u,
+                     std::uint32_t(architecture_type::shapes[i].channels)};
     weights_.resize(parameter_count);
     gradients_.resize(parameter_count);
     reserve(batch_capacity);
@@ -283,6 +326,7 @@ class basic_network : public architecture<Layers...> {
     check_batch(input_size, n, input_size, "forward_batch", "batch");
     batch_ = n;
     reserve_workspaces();
+    Backend::begin_pass(context_);
     run_layers<true>();
     return output();
   }
@@ -301,6 +345,7 @@ class basic_network : public architecture<Layers...> {
     if (batch_ == 0)
       throw std::logic_error("agd::Sequential::backward: no forward pass to go back through");
     reserve_workspaces();
+    Backend::begin_pass(context_);
     // Region 1: the activation gradients, last layer first, split like the forward pass.
     run_layers<false>();
     // Region 2: the weight gradients, a sum over all samples. Each thread takes a block of rows
@@ -333,6 +378,7 @@ class basic_network : public architecture<Layers...> {
           "agd::Sequential::backward_by_layer: no forward pass to go back "
           "through");
     reserve_workspaces();
+    Backend::begin_pass(context_);
     const std::size_t n = batch_;
     hana::for_each(hana::reverse(hana::to_tuple(positions())), [&](auto position) {
       constexpr std::size_t i = decltype(position)::value;
@@ -471,7 +517,7 @@ class basic_network : public architecture<Layers...> {
   template <class T = Scalar>
   matrix_view<T> block(T* base, std::size_t i) const {
     return {base + activation_offsets.at(i) * capacity_, activation_sizes.at(i), capacity_,
-            activation_sizes.at(i)};
+            activation_sizes.at(i), layouts_.at(i)};
   }
   template <class T = Scalar, class Pointer>
   static matrix_view<T> tensor(Pointer flat, std::size_t k) {
@@ -586,9 +632,10 @@ class basic_network : public architecture<Layers...> {
     }
   }
 
-  /// Thread `thread`'s block of rows of dW for weighted layer i, summed over the batch; or, for
-  /// a kernel that sums by samples, all of dW over the thread's block of samples, into dW itself
-  /// (thread 0) or the thread's partial block (added up by add_partial_gradients).
+  /// Thread `thread`'s block of rows of dW for weighted layer i, summed over the batch (of
+  /// columns, for a kernel that splits by columns); or, for a kernel that sums by samples, all of
+  /// dW over the thread's block of samples, into dW itself (thread 0) or the thread's partial block
+  /// (added up by add_partial_gradients).
   template <std::size_t i>
   [[gnu::noinline]] void weight_gradient_layer(unsigned thread, unsigned threads) {
     using layer = layer_at<i>;
@@ -607,6 +654,16 @@ class basic_network : public architecture<Layers...> {
           activation_gradient_view(i + 1).middle_cols(std::size_t(first), std::size_t(count)), dw,
           workspace_of(thread));
       return;
+    } else if constexpr (weight_gradient_by_columns_of<kernel_at<i>>()) {
+      const auto [first, count] = split_range(std::ptrdiff_t(weight_cols[k]), thread, threads, 16);
+      if (count == 0) return;
+      const matrix_view<const Scalar> x = activation_view(input)
+                                              .middle_rows(std::size_t(first), std::size_t(count))
+                                              .middle_cols(0, batch_);
+      const matrix_view<const Scalar> dy = activation_gradient_view(i + 1).middle_cols(0, batch_);
+      const matrix_view<Scalar> dw =
+          gradient_view(k).middle_cols(std::size_t(first), std::size_t(count));
+      kernel_at<i>::template backward_weights<Scalar>(context_, x, dy, dw, workspace_of(thread));
     } else {
       constexpr std::size_t per_row = detail::output_rows_per_weight_row_of<layer>();
       const auto [first, count] = split_range(std::ptrdiff_t(weight_rows[k]), thread, threads, 16);
@@ -647,11 +704,13 @@ class basic_network : public architecture<Layers...> {
   [[gnu::noinline]] void run_coupled_layer(unsigned thread, unsigned threads) {
     using layer = layer_at<i>;
     constexpr std::size_t plane = layer::rows_per_channel;
-    const auto [first_channel, channels] =
-        split_range(std::ptrdiff_t(layer::input_size / plane), thread, threads);
-    if (channels == 0 || (!Forward && !gradient_needed_below(i))) return;
-    const std::size_t first = std::size_t(first_channel) * plane;
-    const std::size_t rows = std::size_t(channels) * plane;
+    // Whole channel groups of the layout (single channels in CHW).
+    const std::size_t group = layouts_[i].block;
+    const auto [first_group, groups] =
+        split_range(std::ptrdiff_t(layer::input_size / plane / group), thread, threads);
+    if (groups == 0 || (!Forward && !gradient_needed_below(i))) return;
+    const std::size_t first = std::size_t(first_group) * group * plane;
+    const std::size_t rows = std::size_t(groups) * group * plane;
     const auto channel_block = [&](matrix_view<Scalar> v) {
       return v.middle_rows(first, rows).middle_cols(0, batch_);
     };
@@ -717,6 +776,8 @@ class basic_network : public architecture<Layers...> {
   typename Backend::template buffer<Scalar> partial_gradients_;
   typename Backend::template buffer<std::int32_t> labels_;
   typename Backend::template buffer<double> reductions_;
+  /// The channel layout of each activation (core/view.hpp), from may_block and the backend.
+  std::array<channel_layout, layer_count + 1> layouts_{};
   std::size_t workspace_per_thread_ = 0;
   unsigned workspace_threads_ = 0;
   std::size_t capacity_ = 0;

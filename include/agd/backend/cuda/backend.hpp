@@ -191,6 +191,13 @@ struct device {
   static unsigned thread_count(const context&) {
     return 1;
   }
+  /// Image activations stay CHW on the GPU (core/view.hpp): no blocked channel layout.
+  template <class S>
+  static unsigned channel_block(const context&) {
+    return 1;
+  }
+  /// Nothing to redo per pass: the kernels read the weights as they are.
+  static void begin_pass(context&) {}
 
   /// f(i) for i in [0, n): one kernel.
   template <class F>

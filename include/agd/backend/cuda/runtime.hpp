@@ -143,6 +143,10 @@ class execution_context {
 #if AGD_CUDA_DEVICE
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
+#else
+  /// On Thrust's host system, the GEMMs run on the CPU backend's (its oneDNN primitives are
+  /// made once, here, rather than at every call).
+  eigen::cpu::context host;
 #endif
   execution_status* status = nullptr;  // device memory
   /// Words for a failed status (the network sets it: it knows its layers' names).
@@ -201,9 +205,8 @@ void gemm(execution_context& ctx, bool transpose_a, bool transpose_b, std::size_
                       int(ldb), &beta, c, int(ldc)),
           "cublasDgemm");
 #else
-  (void)ctx;
-  eigen::cpu::context host;
-  eigen::cpu::gemm(host, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  eigen::cpu::gemm(ctx.host, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                   ldc);
 #endif
 }
 

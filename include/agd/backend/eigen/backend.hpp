@@ -8,8 +8,9 @@
 //   parallel        a region on the CPU pool (backend/eigen/thread_pool.hpp): the network gives
 //                   each thread its own block of samples, channels or weight rows;
 //   local_*         work on the calling thread's block: an element-wise pass (a loop the
-//                   compiler vectorises), a GEMM (Eigen's single-threaded kernels, or OpenBLAS),
-//                   per-segment sums;
+//                   compiler vectorises), a GEMM (single-threaded: oneDNN's matmul for float
+//                   where agd is built on oneDNN, backend/eigen/onednn.hpp; else Eigen's own
+//                   kernels, or OpenBLAS), per-segment sums;
 //   whole buffers   for_each, segmented_squared_norms and segmented_update spread one pass over
 //                   a flat buffer across the pool (the optimisers' passes);
 //   memory          upload/download/copy (plain copies here: the CPU's memory is the host's).
@@ -27,6 +28,7 @@
 
 #include <Eigen/Core>
 
+#include "agd/backend/eigen/onednn.hpp"
 #include "agd/backend/eigen/threads.hpp"
 #include "agd/core/matrix.hpp"
 #include "agd/core/partition.hpp"
@@ -107,12 +109,47 @@ struct cpu {
   template <class S>
   using const_matrix_ref = Eigen::Map<const matrix<S>>;
 
-  /// The execution state a network owns: the status of its last step, and scratch for the
-  /// per-thread partial sums of the segmented norms (sized at the first step).
+  /// The execution state a network owns: the status of its last step, scratch for the
+  /// per-thread partial sums of the segmented norms (sized at the first step), and on oneDNN the
+  /// network's primitives and their per-thread scratchpads.
   struct context {
     execution_status status;
     std::vector<double> partial_sums;
+#ifdef AGD_WITH_ONEDNN
+    onednn::resources onednn;
+#endif
   };
+
+  /// The compute engine of the CPU backend in this build: "onednn" or "eigen".
+  static std::string engine() {
+#ifdef AGD_WITH_ONEDNN
+    return "onednn";
+#else
+    return "eigen";
+#endif
+  }
+
+  /// The channel group of the blocked layout this backend keeps image activations of scalar S
+  /// in between layers that accept it (core/view.hpp): oneDNN's choice on this CPU for float
+  /// (16 with AVX-512, 8 with AVX2), 1 (CHW throughout) for double or without oneDNN.
+  template <class S>
+  static unsigned channel_block(const context&) {
+#ifdef AGD_WITH_ONEDNN
+    if constexpr (std::is_same_v<S, float>) return onednn::cpu_engine().channel_block;
+#endif
+    return 1;
+  }
+
+  /// A forward or backward pass of a network begins (its weights may have changed since the
+  /// last): on oneDNN, weights that a convolution reads in a layout of its own are converted
+  /// again at their first use in this pass.
+  static void begin_pass(context& ctx) {
+#ifdef AGD_WITH_ONEDNN
+    ctx.onednn.begin_pass();
+#else
+    (void)ctx;
+#endif
+  }
 
   // Execution.
 
@@ -121,7 +158,9 @@ struct cpu {
   static void parallel(context&, F&& f) {
     cpu_pool().run(f);
   }
-  static unsigned thread_count(const context&) { return cpu_pool().size(); }
+  static unsigned thread_count(const context&) {
+    return cpu_pool().size();
+  }
 
   // Work on the calling thread's block.
 
@@ -265,9 +304,9 @@ struct cpu {
 // kernels once, in a translation unit of its own (AGD_EXTERN_EIGEN_KERNELS, below), keeps every
 // other translation unit from instantiating them again.
 template <class S>
-void cpu::gemm(context&, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
-               std::size_t k, S alpha, const S* a, std::size_t lda, const S* b, std::size_t ldb,
-               S beta, S* c, std::size_t ldc) {
+void cpu::gemm([[maybe_unused]] context& ctx, bool transpose_a, bool transpose_b, std::size_t m,
+               std::size_t n, std::size_t k, S alpha, const S* a, std::size_t lda, const S* b,
+               std::size_t ldb, S beta, S* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
   const auto i = [](std::size_t v) { return Eigen::Index(v); };
   const const_map<S> a_stored(a, i(transpose_a ? k : m), i(transpose_a ? m : k),
@@ -282,6 +321,13 @@ void cpu::gemm(context&, bool transpose_a, bool transpose_b, std::size_t m, std:
       c_map *= beta;
     return;
   }
+#ifdef AGD_WITH_ONEDNN
+  if constexpr (std::is_same_v<S, float>) {
+    if (onednn::gemm(ctx.onednn, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                     ldc))
+      return;
+  }
+#endif
   // Eigen's product kernels take the transposes and alpha as flags: no copy of A or B is made
   // and C is written once.
   const auto assign = [&](const auto& product) {

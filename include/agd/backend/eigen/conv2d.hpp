@@ -1,25 +1,17 @@
-// Conv2d's kernel on the CPU backend: large GEMMs over stacked samples. A thread's block of
-// samples is taken in chunks of c samples; the patch matrices of a chunk are stacked into one
-// (c*P) x Q matrix Rs (P output positions, Q = K*K*Cin patch entries; layers/conv_geometry.hpp)
-// in the calling thread's workspace, as the CUDA backend stacks the whole batch, so that
-//   forward           Ts = Rs W^T            (c*P x Cout), then Ts unstacked into the CHW outputs;
-//   input gradient    dRs = stack(dY) W      (c*P x Q), then row2im adds it onto dX;
-//   weight gradient   dW += stack(dY)^T Rs   (Cout x Q, summed over c*P positions per GEMM).
-// c is chosen from the layer's type. An image of at least `direct_rows` positions is a GEMM of
-// its own (c = 1): then the GEMMs read dY and write Y in the network's buffers directly, as a
-// sample's P x Cout block is already in the stacked layout. Smaller images stack samples up to
-// about `target_rows` rows (a per-sample GEMM of a late ResNet layer has 16 rows and repacks all
-// of W for each), within `chunk_bytes`, so that what im2row writes is still in cache when the
-// GEMM packs it. The workspace is one chunk, whatever the batch: sized from the type alone.
+// Conv2d's kernel on the CPU backend: oneDNN's convolutions for float where agd is built on
+// oneDNN and the network keeps one side of the layer in a blocked layout (conv2d_onednn.hpp),
+// im2row and Eigen GEMMs otherwise (conv2d_im2row.hpp: double precision, builds without
+// oneDNN, layers between two CHW images, blocks of samples that are not whole columns).
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
-
-#include <Eigen/Core>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 
 #include "agd/backend/eigen/backend.hpp"
-#include "agd/backend/eigen/im2row.hpp"
+#include "agd/backend/eigen/conv2d_im2row.hpp"
+#include "agd/backend/eigen/conv2d_onednn.hpp"
 #include "agd/core/kernel.hpp"
 #include "agd/layers/conv2d.hpp"
 
@@ -27,125 +19,81 @@ namespace agd {
 
 template <BoundConv2d L>
 struct layer_kernel<L, eigen::cpu> {
-  static constexpr conv_geometry geometry = L::geometry;
-  static constexpr std::size_t P = geometry.positions();
-  static constexpr std::size_t Q = geometry.patch();
-  static constexpr std::size_t out_channels = L::output_channels;
+  using im2row = eigen::im2row_convolution<L>;
 
-  /// The network sums dW per thread over the thread's own samples (one GEMM over all Cout rows
-  /// per chunk, each patch matrix built once) and adds the threads' sums up, rather than giving
-  /// each thread a block of rows, which would have every thread build every sample's patches.
+  /// The network sums dW per thread over the thread's own samples (one GEMM or primitive over
+  /// all Cout rows per block of samples) and adds the threads' sums up, rather than giving each
+  /// thread a block of rows, which would have every thread read every sample.
   static constexpr bool weight_gradient_by_samples = true;
+  /// oneDNN's kernels read and write CHW or its blocked layouts, as the views say; where the
+  /// network runs im2row (double, or no oneDNN) the backend's channel block is 1, so every view
+  /// is CHW.
+  static constexpr layout_support layouts = layout_support::any;
 
-  /// A layer with at least `direct_rows` positions runs one sample per GEMM: the GEMM then
-  /// reads and writes the network's CHW buffers in place (a sample's P x Cout output block is
-  /// already the stacked layout), with no copy in or out. Smaller images stack samples up to
-  /// about `target_rows` rows, within `chunk_bytes` for a chunk's two matrices.
-  static constexpr std::size_t direct_rows = 128;
-  static constexpr std::size_t target_rows = 1024;
-  static constexpr std::size_t chunk_bytes = std::size_t(8) << 20;
-
-  /// Samples per chunk (at least one).
   template <class S>
-  static constexpr std::size_t chunk_samples() {
-    if (P >= direct_rows) return 1;
-    const std::size_t for_rows = (target_rows + P - 1) / P;
-    const std::size_t fitting = chunk_bytes / (P * (Q + out_channels) * sizeof(S));
-    return std::max<std::size_t>(1, std::min(for_rows, fitting));
+  static constexpr bool on_onednn() {
+#ifdef AGD_WITH_ONEDNN
+    return std::is_same_v<S, float>;
+#else
+    return false;
+#endif
   }
 
-  /// One chunk: Rs (or dRs), c*P x Q, and for c > 1 one stacked c*P x Cout matrix (Ts, or dY
-  /// stacked).
+  /// im2row's scratch, which runs where both sides are CHW (oneDNN's scratchpads are the
+  /// backend's, per thread).
   template <class S>
   static constexpr std::size_t workspace_bytes(std::size_t samples) {
-    const std::size_t c = std::min(chunk_samples<S>(), std::max<std::size_t>(samples, 1));
-    return c * P * (Q + (c > 1 ? out_channels : 0)) * sizeof(S);
+    return im2row::template workspace_bytes<S>(samples);
   }
 
   template <class S>
-  static void forward(eigen::cpu::context&, matrix_view<const S> w, matrix_view<const S> x,
+  static void forward(eigen::cpu::context& ctx, matrix_view<const S> w, matrix_view<const S> x,
                       matrix_view<S> y, std::byte* workspace) {
-    const auto weights = eigen::as_eigen(w);
-    for_each_chunk<S>(x.cols, [&](std::size_t first, std::size_t count) {
-      const std::size_t rows = count * P;
-      S* patches = reinterpret_cast<S*>(workspace);
-      S* stacked = patches + rows * Q;
-      for (std::size_t j = 0; j < count; ++j)
-        eigen::im2row(geometry, x.column(first + j), patches + j * P, rows);
-      // One sample's P x Cout output is its CHW column: written there directly.
-      S* out = count == 1 ? y.column(first) : stacked;
-      Eigen::Map<matrix<S>>(out, index(rows), index(out_channels)).noalias() =
-          Eigen::Map<const matrix<S>>(patches, index(rows), index(Q)) * weights.transpose();
-      // Sample j's output channel o is the plane of P values at o*P of its column.
-      if (count > 1)
-        for (std::size_t j = 0; j < count; ++j)
-          for (std::size_t o = 0; o < out_channels; ++o)
-            std::copy_n(stacked + o * rows + j * P, P, y.column(first + j) + o * P);
-    });
+#ifdef AGD_WITH_ONEDNN
+    if constexpr (on_onednn<S>()) {
+      if (onednn::runs_on(x, y)) return onednn::forward(ctx, w, x, y);
+      check_chw(x, y, "forward");
+    }
+#endif
+    im2row::template forward<S>(ctx, w, x, y, workspace);
   }
 
-  /// dW = sum over samples of dY^T R, for the block of output channels whose rows of dY are
-  /// given (dy has rows_of_block * P rows; dw has rows_of_block rows).
   template <class S>
-  static void backward_weights(eigen::cpu::context&, matrix_view<const S> x,
+  static void backward_weights(eigen::cpu::context& ctx, matrix_view<const S> x,
                                matrix_view<const S> dy, matrix_view<S> dw, std::byte* workspace) {
-    auto gradient = eigen::as_eigen(dw);
-    const std::size_t channels = dw.rows;
-    bool first_chunk = true;
-    for_each_chunk<S>(x.cols, [&](std::size_t first, std::size_t count) {
-      const std::size_t rows = count * P;
-      S* patches = reinterpret_cast<S*>(workspace);
-      S* stacked = patches + rows * Q;
-      for (std::size_t j = 0; j < count; ++j) {
-        eigen::im2row(geometry, x.column(first + j), patches + j * P, rows);
-        if (count > 1)
-          for (std::size_t o = 0; o < channels; ++o)
-            std::copy_n(dy.column(first + j) + o * P, P, stacked + o * rows + j * P);
-      }
-      const Eigen::Map<const matrix<S>> patch_matrix(patches, index(rows), index(Q));
-      const Eigen::Map<const matrix<S>> gradients(count == 1 ? dy.column(first) : stacked,
-                                                  index(rows), index(channels));
-      if (first_chunk)
-        gradient.noalias() = gradients.transpose() * patch_matrix;
-      else
-        gradient.noalias() += gradients.transpose() * patch_matrix;
-      first_chunk = false;
-    });
-    if (first_chunk) gradient.setZero();
+#ifdef AGD_WITH_ONEDNN
+    if constexpr (on_onednn<S>()) {
+      if (onednn::runs_on(x, dy) && dw.contiguous() && dw.rows == L::output_channels)
+        return onednn::backward_weights(ctx, x, dy, dw);
+      check_chw(x, dy, "backward_weights");
+    }
+#endif
+    im2row::template backward_weights<S>(ctx, x, dy, dw, workspace);
   }
 
   template <class S>
-  static void backward_inputs(eigen::cpu::context&, matrix_view<const S> w, matrix_view<const S> dy,
-                              matrix_view<S> dx, std::byte* workspace) {
-    const auto weights = eigen::as_eigen(w);
-    for_each_chunk<S>(dy.cols, [&](std::size_t first, std::size_t count) {
-      const std::size_t rows = count * P;
-      S* patch_gradients = reinterpret_cast<S*>(workspace);
-      S* stacked = patch_gradients + rows * Q;
-      if (count > 1)
-        for (std::size_t j = 0; j < count; ++j)
-          for (std::size_t o = 0; o < out_channels; ++o)
-            std::copy_n(dy.column(first + j) + o * P, P, stacked + o * rows + j * P);
-      Eigen::Map<matrix<S>>(patch_gradients, index(rows), index(Q)).noalias() =
-          Eigen::Map<const matrix<S>>(count == 1 ? dy.column(first) : stacked, index(rows),
-                                      index(out_channels)) *
-          weights;
-      for (std::size_t j = 0; j < count; ++j) {
-        S* image = dx.column(first + j);
-        std::fill(image, image + dx.rows, S(0));
-        eigen::row2im_add(geometry, patch_gradients + j * P, rows, image);
-      }
-    });
+  static void backward_inputs(eigen::cpu::context& ctx, matrix_view<const S> w,
+                              matrix_view<const S> dy, matrix_view<S> dx, std::byte* workspace) {
+#ifdef AGD_WITH_ONEDNN
+    if constexpr (on_onednn<S>()) {
+      if (onednn::runs_on(dy, dx)) return onednn::backward_inputs(ctx, w, dy, dx);
+      check_chw(dy, dx, "backward_inputs");
+    }
+#endif
+    im2row::template backward_inputs<S>(ctx, w, dy, dx, workspace);
   }
 
  private:
-  static Eigen::Index index(std::size_t v) { return Eigen::Index(v); }
-
-  /// f(first, count) over the samples [0, samples) in chunks of at most chunk_samples().
-  template <class S, class F>
-  static void for_each_chunk(std::size_t samples, const F& f) {
-    constexpr std::size_t c = chunk_samples<S>();
-    for (std::size_t first = 0; first < samples; first += c) f(first, std::min(c, samples - first));
+#ifdef AGD_WITH_ONEDNN
+  using onednn = eigen::onednn_convolution<L>;
+#endif
+  /// im2row reads CHW columns only.
+  template <class A, class B>
+  static void check_chw(matrix_view<A> a, matrix_view<B> b, const char* what) {
+    if (a.layout.blocked() || b.layout.blocked())
+      throw std::logic_error(std::string("agd::Conv2d::") + what +
+                             ": blocked channel layouts need whole columns (a block of samples "
+                             "whose columns follow each other)");
   }
 };
 

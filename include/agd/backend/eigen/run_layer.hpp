@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agd/backend/eigen/backend.hpp"
+#include "agd/backend/eigen/batch_norm.hpp"
 #include "agd/backend/eigen/conv2d.hpp"
 #include "agd/backend/eigen/pooling.hpp"
 #include "agd/core/kernel.hpp"

@@ -8,6 +8,11 @@
 // gradients, weight rows for the weight gradients, elements for the update) and calling a
 // single-threaded GEMM on each part keeps the step allocation-free, and lets a whole forward pass
 // run as one region with no barrier between layers (each thread owns a block of samples).
+//
+// Several application threads may use agd at once (an inference server, two trainings): the
+// pool runs one region at a time, and a region dispatched while another runs waits for it (a
+// mutex around the dispatch). Each region still has every thread of the pool, so results do not
+// depend on what other threads do.
 #pragma once
 
 #include <immintrin.h>
@@ -15,6 +20,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -38,12 +45,21 @@ class thread_pool {
   /// Threads that run a region, the caller's included.
   unsigned size() const { return unsigned(workers_.size()) + 1; }
 
+  /// Which thread of the pool the calling thread is: 1 .. size()-1 for the workers, 0 for any
+  /// other thread (the callers of run()). Per-thread state of a backend (oneDNN's streams and
+  /// scratchpads) is indexed by it.
+  static unsigned current_thread() { return thread_index(); }
+
   /// Restarts the pool with `threads` threads (this allocates; call it outside a training loop).
+  /// Waits for a region that another thread is running.
   void resize(unsigned threads) {
     if (threads == 0 || threads > max_threads)
       throw std::invalid_argument("agd::thread_pool: thread count must be in [1, " +
                                   std::to_string(max_threads) + "], got " +
                                   std::to_string(threads));
+    if (inside_region())
+      throw std::logic_error("agd::thread_pool: the thread count cannot change inside a region");
+    const std::lock_guard<std::mutex> lock(dispatch_);
     stop_workers();
     stopping_.store(false);
     workers_.reserve(threads - 1);
@@ -55,11 +71,17 @@ class thread_pool {
   }
 
   /// Runs task(thread_index, thread_count) on every thread of the pool, the caller as thread 0,
-  /// and returns when all have finished. A region started from inside a region runs serially.
+  /// and returns when all have finished. A region started from inside a region runs serially;
+  /// one started while another thread's region runs waits for it.
   template <class Task>
   void run(Task&& task) {
+    if (inside_region()) {
+      task(0u, 1u);
+      return;
+    }
+    const std::lock_guard<std::mutex> lock(dispatch_);
     const unsigned count = size();
-    if (count == 1 || inside_region()) {
+    if (count == 1) {
       task(0u, 1u);
       return;
     }
@@ -72,15 +94,23 @@ class thread_pool {
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
     inside_region() = true;
-    task(0u, count);
-    inside_region() = false;
-    // Wait for the workers: spin briefly (regions are balanced), then sleep on the counter.
-    for (int spin = 0; spin < spin_iterations; ++spin) {
-      if (pending_.load(std::memory_order_acquire) == 0) return;
-      _mm_pause();
+    try {
+      task(0u, count);
+    } catch (...) {
+      record_failure();
     }
-    for (int left; (left = pending_.load(std::memory_order_acquire)) != 0;)
+    inside_region() = false;
+    // Wait for the workers: spin briefly (regions are balanced), then sleep on the counter. Even
+    // when the caller's part threw: the workers still read the task.
+    bool done = false;
+    for (int spin = 0; spin < spin_iterations && !done; ++spin) {
+      done = pending_.load(std::memory_order_acquire) == 0;
+      if (!done) _mm_pause();
+    }
+    for (int left; !done && (left = pending_.load(std::memory_order_acquire)) != 0;)
       pending_.wait(left, std::memory_order_acquire);
+    // An exception of any thread's part is the region's: the first one is rethrown here.
+    if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
   }
 
  private:
@@ -92,9 +122,14 @@ class thread_pool {
     thread_local bool inside = false;
     return inside;
   }
+  static unsigned& thread_index() {
+    thread_local unsigned index = 0;
+    return index;
+  }
 
   void work(unsigned index, int seen) {
     inside_region() = true;
+    thread_index() = index;
     for (;;) {
       int current = seen;
       for (int spin = 0; spin < spin_iterations; ++spin) {
@@ -108,9 +143,18 @@ class thread_pool {
       }
       seen = current;
       if (stopping_.load(std::memory_order_acquire)) return;
-      invoke_(context_, index, size());
+      try {
+        invoke_(context_, index, size());
+      } catch (...) {
+        record_failure();
+      }
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
     }
+  }
+
+  void record_failure() {
+    const std::lock_guard<std::mutex> lock(failure_mutex_);
+    if (!failure_) failure_ = std::current_exception();
   }
 
   void stop_workers() {
@@ -122,6 +166,9 @@ class thread_pool {
     workers_.clear();
   }
 
+  std::mutex dispatch_;  // held while a region runs: one region at a time
+  std::mutex failure_mutex_;
+  std::exception_ptr failure_;  // the first exception a part of the running region threw
   std::vector<std::thread> workers_;
   void* context_ = nullptr;
   void (*invoke_)(void*, unsigned, unsigned) = nullptr;

@@ -1,0 +1,166 @@
+// Conv2d on the CPU backend with oneDNN's convolutions (float; backend/eigen/conv2d.hpp
+// chooses). Each pool thread runs oneDNN's direct convolution, single-threaded, on its own block
+// of samples: forward, backward to the input, and backward to the weights summed over the
+// thread's samples (the network adds the threads' sums up, weight_gradient_by_samples).
+//
+// Layouts. The images are in the layout their views say (core/view.hpp): the network keeps the
+// activations between image layers in the channel-blocked layout oneDNN's JIT kernels run on
+// (nChw16c with AVX-512), so a convolution reads and writes them with no reorder; the first
+// convolution reads the CHW input, as oneDNN's kernels for few input channels do. The weights
+// stay in agd's layout (layers/conv2d.hpp), which AGD's per-slice norms read: oneDNN sees that
+// layout as the OIHW tensor with strides {1, Cout, K*Cin*Cout, Cin*Cout}, and each pass
+// converts it once into the blocked layout the primitive chose (onednn::resources), which
+// costs about 1% of a VGG-16 step. The weight gradient is reordered from the primitive's layout
+// into agd's by the thread that computed it.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+
+#include "agd/backend/eigen/backend.hpp"
+#include "agd/backend/eigen/onednn.hpp"
+#include "agd/layers/conv2d.hpp"
+
+#ifdef AGD_WITH_ONEDNN
+
+namespace agd::eigen {
+
+template <BoundConv2d L>
+struct onednn_convolution {
+  static constexpr conv_geometry geometry = L::geometry;
+  static constexpr std::size_t out_channels = L::output_channels;
+
+  /// Whether the views are ones this kernel runs on: whole columns one after the other, one
+  /// side at least in a blocked layout. (Between two CHW images oneDNN 2.6 has only its GEMM-
+  /// based convolution, which allocates its packing buffers on every call and runs no faster
+  /// than im2row with Eigen's GEMM, which the caller runs instead.)
+  template <class A, class B>
+  static bool runs_on(matrix_view<A> a, matrix_view<B> b) {
+    return a.contiguous() && b.contiguous() && (a.layout.blocked() || b.layout.blocked());
+  }
+
+  static void forward(cpu::context& ctx, matrix_view<const float> w, matrix_view<const float> x,
+                      matrix_view<float> y) {
+    onednn::primitive& conv =
+        primitive_for(ctx, onednn::convolution_forward, x.cols, x.layout.block, y.layout.block);
+    const void* weights = ctx.onednn.converted_weights(w.data, our_weights(), conv.descs[1]);
+    ctx.onednn.run(conv, {x.data, weights, y.data});
+  }
+
+  static void backward_inputs(cpu::context& ctx, matrix_view<const float> w,
+                              matrix_view<const float> dy, matrix_view<float> dx) {
+    onednn::primitive& conv = primitive_for(ctx, onednn::convolution_backward_data, dy.cols,
+                                            dx.layout.block, dy.layout.block);
+    const void* weights = ctx.onednn.converted_weights(w.data, our_weights(), conv.descs[1]);
+    ctx.onednn.run(conv, {dy.data, weights, dx.data});
+  }
+
+  /// dw (agd's layout, all Cout rows) = the sum over the samples of x and dy.
+  static void backward_weights(cpu::context& ctx, matrix_view<const float> x,
+                               matrix_view<const float> dy, matrix_view<float> dw) {
+    if (x.cols == 0) {
+      for (std::size_t c = 0; c < dw.cols; ++c) std::memset(dw.column(c), 0, dw.rows * 4);
+      return;
+    }
+    onednn::primitive& conv = primitive_for(ctx, onednn::convolution_backward_weights, x.cols,
+                                            x.layout.block, dy.layout.block);
+    void* theirs = ctx.onednn.staging(onednn::size_of(conv.descs[1]));
+    ctx.onednn.run(conv, {x.data, theirs, dy.data});
+    // Their layout into ours: a reorder made once per shape (its key: the convolution's, with
+    // the reorder's kind).
+    onednn::primitive_key key = conv_key(onednn::reorder, x.cols, x.layout.block, dy.layout.block);
+    onednn::primitive& back =
+        ctx.onednn.get(key, [&] { return onednn::make_reorder(conv.descs[1], our_weights()); });
+    ctx.onednn.run(back, {theirs, dw.data});
+  }
+
+ private:
+  static constexpr std::size_t K = geometry.kernel, Cin = geometry.channels;
+
+  static onednn::primitive_key conv_key(onednn::primitive_kind kind, std::size_t n,
+                                        unsigned in_block, unsigned out_block) {
+    const auto d = [](std::size_t v) { return std::int64_t(v); };
+    return {kind,
+            {d(n), d(Cin), d(geometry.height), d(geometry.width), d(out_channels), d(K),
+             d(geometry.stride), d(geometry.padding), d(in_block), d(out_block)}};
+  }
+
+  /// agd's weight matrix (Cout x K*K*Cin, column q = (ky*K + kx)*Cin + c) as an OIHW tensor.
+  static dnnl_memory_desc_t our_weights() {
+    const auto d = [](std::size_t v) { return dnnl_dim_t(v); };
+    return onednn::strided_desc(
+        {d(out_channels), d(Cin), d(K), d(K)},
+        {1, d(out_channels), d(K * Cin * out_channels), d(Cin * out_channels)});
+  }
+
+  /// The convolution's descriptor for a block of n samples: input and output in the given
+  /// layouts, weights in the layout the primitive chooses.
+  static dnnl_convolution_desc_t describe(onednn::primitive_kind kind, std::size_t n,
+                                          unsigned in_block, unsigned out_block) {
+    const dnnl_memory_desc_t src =
+        onednn::image_desc(n, Cin, geometry.height, geometry.width, in_block);
+    const dnnl_memory_desc_t dst =
+        onednn::image_desc(n, out_channels, geometry.out_height, geometry.out_width, out_block);
+    const auto d = [](std::size_t v) { return dnnl_dim_t(v); };
+    const dnnl_memory_desc_t weights =
+        onednn::tagged_desc({d(out_channels), d(Cin), d(K), d(K)}, dnnl_format_tag_any);
+    // agd's geometry pads P on the top and left; the bottom and right padding is what the
+    // output size leaves (less than P, or negative, when the stride does not divide evenly).
+    const dnnl_dims_t strides{d(geometry.stride), d(geometry.stride)};
+    const dnnl_dims_t padding_l{d(geometry.padding), d(geometry.padding)};
+    const dnnl_dims_t padding_r{dnnl_dim_t((geometry.out_height - 1) * geometry.stride + K) -
+                                    d(geometry.height) - d(geometry.padding),
+                                dnnl_dim_t((geometry.out_width - 1) * geometry.stride + K) -
+                                    d(geometry.width) - d(geometry.padding)};
+    dnnl_convolution_desc_t desc;
+    if (kind == onednn::convolution_forward)
+      onednn::check(dnnl_convolution_forward_desc_init(
+                        &desc, dnnl_forward_training, dnnl_convolution_direct, &src, &weights,
+                        nullptr, &dst, strides, padding_l, padding_r),
+                    "dnnl_convolution_forward_desc_init");
+    else if (kind == onednn::convolution_backward_data)
+      onednn::check(
+          dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &src, &weights,
+                                                   &dst, strides, padding_l, padding_r),
+          "dnnl_convolution_backward_data_desc_init");
+    else
+      onednn::check(dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct,
+                                                                &src, &weights, nullptr, &dst,
+                                                                strides, padding_l, padding_r),
+                    "dnnl_convolution_backward_weights_desc_init");
+    return desc;
+  }
+
+  /// The primitive of one pass for n samples in these layouts, made on first use. Its
+  /// arguments, in run()'s order: forward (src, weights, dst); backward to the input
+  /// (diff_dst, weights, diff_src); backward to the weights (src, diff_weights, diff_dst): the
+  /// weights always second.
+  static onednn::primitive& primitive_for(cpu::context& ctx, onednn::primitive_kind kind,
+                                          std::size_t n, unsigned in_block, unsigned out_block) {
+    return ctx.onednn.get(conv_key(kind, n, in_block, out_block), [&] {
+      const onednn::attr_handle attr = onednn::user_scratchpad_attr();
+      const dnnl_convolution_desc_t forward_desc =
+          describe(onednn::convolution_forward, n, in_block, out_block);
+      const onednn::primitive_desc_handle forward = onednn::make_primitive_desc(
+          &forward_desc, attr.get(), nullptr, "making a convolution (forward)");
+      if (kind == onednn::convolution_forward)
+        return onednn::make_primitive(forward.get(), {{DNNL_ARG_SRC, dnnl_query_src_md},
+                                                      {DNNL_ARG_WEIGHTS, dnnl_query_weights_md},
+                                                      {DNNL_ARG_DST, dnnl_query_dst_md}});
+      const dnnl_convolution_desc_t desc = describe(kind, n, in_block, out_block);
+      const onednn::primitive_desc_handle pd = onednn::make_primitive_desc(
+          &desc, attr.get(), forward.get(), "making a convolution (backward)");
+      if (kind == onednn::convolution_backward_data)
+        return onednn::make_primitive(pd.get(), {{DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md},
+                                                 {DNNL_ARG_WEIGHTS, dnnl_query_weights_md},
+                                                 {DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md}});
+      return onednn::make_primitive(pd.get(), {{DNNL_ARG_SRC, dnnl_query_src_md},
+                                               {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md},
+                                               {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md}});
+    });
+  }
+};
+
+}  // namespace agd::eigen
+
+#endif  // AGD_WITH_ONEDNN

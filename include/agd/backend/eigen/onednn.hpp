@@ -1,0 +1,564 @@
+// The CPU backend's compute engine on oneDNN (Debian's libdnnl-dev, 2.6): the library whose JIT
+// kernels PyTorch's own CPU convolutions run. Built with AGD_WITH_ONEDNN (CMake defines it where
+// oneDNN is found; -DAGD_CPU_ENGINE=eigen turns it off), the float GEMMs of the CPU backend are
+// oneDNN matmul primitives and the float convolutions oneDNN convolutions (backend/eigen/
+// conv2d.hpp); double precision, and builds without oneDNN, keep Eigen's kernels.
+//
+// How it fits the CPU backend, and why:
+// - Threads. agd's pool (thread_pool.hpp) splits every region itself (samples for the passes,
+//   rows or samples for the weight gradients), and each part calls oneDNN single-threaded.
+//   Debian's oneDNN runs on OpenMP, whose idle threads spin: letting it start threads of its own
+//   beside the pool's would have two runtimes fight for the cores. Measured on the 2-core EPYC,
+//   one single-threaded primitive per pool thread on half the batch ran the convolutions and
+//   GEMMs of our networks 5-20% faster than one primitive on OpenMP's 2 threads (docs/cpu-gemm.md).
+//   single_threaded_openmp below holds OpenMP to one thread for the calling thread only, for the
+//   duration of a call, so an application's own OpenMP settings are left as they were.
+// - Primitives are made once per shape and kept in the network's context (resources, below):
+//   the shapes are the network type's, the only run-time size is a thread's number of samples
+//   (one or two values in training, one more for a last, smaller batch). Making one allocates
+//   and JIT-compiles code (0.1-10 ms); running one allocates no buffer of ours: every
+//   primitive's scratchpad is user-managed, one per pool thread, grown when a larger primitive
+//   is made. (oneDNN 2.6 itself allocates a few small nodes, <= 104 bytes, for its argument map
+//   on every execution; tests/test_allocations.cpp counts them apart from everything else.)
+// - The C API only (dnnl.h): the C++ header costs every translation unit 0.6 s of parsing.
+#pragma once
+
+#ifdef AGD_WITH_ONEDNN
+
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "agd/backend/eigen/thread_pool.hpp"
+#include "agd/backend/eigen/threads.hpp"
+
+namespace agd::onednn {
+
+/// A oneDNN call that failed: names the call and oneDNN's status. Only making a primitive can
+/// fail in practice (an unsupported shape); a run of a made primitive does not.
+[[noreturn]] inline void fail(dnnl_status_t status, const char* what) {
+  const char* meaning = status == dnnl_out_of_memory       ? "out of memory"
+                        : status == dnnl_invalid_arguments ? "invalid arguments"
+                        : status == dnnl_unimplemented     ? "no implementation for these shapes"
+                                                           : "error";
+  throw std::runtime_error(std::string("agd (oneDNN engine): ") + what + " failed: " + meaning +
+                           " (dnnl status " + std::to_string(int(status)) +
+                           "). Rebuild with -DAGD_CPU_ENGINE=eigen to run on Eigen's kernels, "
+                           "and report the network type.");
+}
+inline void check(dnnl_status_t status, const char* what) {
+  if (status != dnnl_success) fail(status, what);
+}
+
+/// Unique ownership of a oneDNN C handle.
+template <class Handle, dnnl_status_t (*Destroy)(Handle)>
+class owned {
+ public:
+  owned() = default;
+  owned(const owned&) = delete;
+  owned& operator=(const owned&) = delete;
+  owned(owned&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  owned& operator=(owned&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.handle_, nullptr));
+    return *this;
+  }
+  ~owned() { reset(); }
+  void reset(Handle handle = nullptr) {
+    if (handle_) Destroy(handle_);
+    handle_ = handle;
+  }
+  Handle get() const { return handle_; }
+  /// For a create call to write the new handle into.
+  Handle* out() {
+    reset();
+    return &handle_;
+  }
+  explicit operator bool() const { return handle_ != nullptr; }
+
+ private:
+  Handle handle_ = nullptr;
+};
+using engine_handle = owned<dnnl_engine_t, dnnl_engine_destroy>;
+using stream_handle = owned<dnnl_stream_t, dnnl_stream_destroy>;
+using memory_handle = owned<dnnl_memory_t, dnnl_memory_destroy>;
+using primitive_handle = owned<dnnl_primitive_t, dnnl_primitive_destroy>;
+using primitive_desc_handle = owned<dnnl_primitive_desc_t, dnnl_primitive_desc_destroy>;
+using attr_handle = owned<dnnl_primitive_attr_t, dnnl_primitive_attr_destroy>;
+using post_ops_handle = owned<dnnl_post_ops_t, dnnl_post_ops_destroy>;
+
+/// Holds OpenMP, and so oneDNN, to one thread on the calling thread while it lives (see the top
+/// of this file), then restores the thread's setting.
+class single_threaded_openmp {
+ public:
+  single_threaded_openmp() : saved_(omp_get_max_threads()) {
+    if (saved_ != 1) omp_set_num_threads(1);
+  }
+  ~single_threaded_openmp() {
+    if (saved_ != 1) omp_set_num_threads(saved_);
+  }
+  single_threaded_openmp(const single_threaded_openmp&) = delete;
+  single_threaded_openmp& operator=(const single_threaded_openmp&) = delete;
+
+ private:
+  int saved_;
+};
+
+namespace detail {
+inline int& library_calls_on_this_thread() {
+  thread_local int calls = 0;
+  return calls;
+}
+}  // namespace detail
+
+/// True on a thread while it runs a oneDNN primitive for agd: oneDNN 2.6 allocates small nodes
+/// for its argument map in every run, and tests/test_allocations.cpp counts those apart from
+/// allocations of agd's own.
+inline bool inside_library_call() {
+  return detail::library_calls_on_this_thread() > 0;
+}
+
+// Memory descriptors.
+
+/// An f32 tensor of the given dimensions and strides (in elements).
+inline dnnl_memory_desc_t strided_desc(std::initializer_list<dnnl_dim_t> dims,
+                                       std::initializer_list<dnnl_dim_t> strides) {
+  dnnl_memory_desc_t desc;
+  dnnl_dims_t d{}, s{};
+  std::copy(dims.begin(), dims.end(), d);
+  std::copy(strides.begin(), strides.end(), s);
+  check(dnnl_memory_desc_init_by_strides(&desc, int(dims.size()), d, dnnl_f32, s),
+        "dnnl_memory_desc_init_by_strides");
+  return desc;
+}
+/// An f32 tensor in a named format (dnnl_format_tag_any: the primitive chooses).
+inline dnnl_memory_desc_t tagged_desc(std::initializer_list<dnnl_dim_t> dims,
+                                      dnnl_format_tag_t tag) {
+  dnnl_memory_desc_t desc;
+  dnnl_dims_t d{};
+  std::copy(dims.begin(), dims.end(), d);
+  check(dnnl_memory_desc_init_by_tag(&desc, int(dims.size()), d, dnnl_f32, tag),
+        "dnnl_memory_desc_init_by_tag");
+  return desc;
+}
+/// A batch of n images, C x H x W each, in agd's column layout (core/view.hpp): CHW per sample
+/// (oneDNN's nchw) or channel groups of `block` innermost (nChw8c, nChw16c).
+inline dnnl_memory_desc_t image_desc(std::size_t n, std::size_t channels, std::size_t height,
+                                     std::size_t width, unsigned block) {
+  const dnnl_format_tag_t tag = block == 16 ? dnnl_nChw16c : block == 8 ? dnnl_nChw8c : dnnl_nchw;
+  return tagged_desc({dnnl_dim_t(n), dnnl_dim_t(channels), dnnl_dim_t(height), dnnl_dim_t(width)},
+                     tag);
+}
+inline std::size_t size_of(const dnnl_memory_desc_t& desc) {
+  return dnnl_memory_desc_get_size(&desc);
+}
+inline bool same(const dnnl_memory_desc_t& a, const dnnl_memory_desc_t& b) {
+  return dnnl_memory_desc_equal(&a, &b) != 0;
+}
+/// The descriptor a primitive descriptor chose for an argument.
+inline dnnl_memory_desc_t queried_desc(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
+  const dnnl_memory_desc_t* desc = dnnl_primitive_desc_query_md(pd, what, 0);
+  if (!desc) throw std::logic_error("agd (oneDNN engine): a primitive has no such argument");
+  return *desc;
+}
+
+// The engine.
+
+/// The process's CPU engine, and what its fp32 convolutions run fastest on here.
+struct engine_facts {
+  engine_handle engine;
+  /// The channel group of the activation layout oneDNN's fp32 convolutions choose on this CPU:
+  /// 16 (AVX-512), 8 (AVX2), or 1 where they choose CHW itself (older CPUs): the layout the
+  /// network keeps between its image layers (core/view.hpp).
+  unsigned channel_block = 1;
+  /// oneDNN's name for the instruction set it dispatches to ("avx512_core", "avx2", ...).
+  std::string isa;
+};
+
+namespace detail {
+inline const char* isa_name(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+    case dnnl_cpu_isa_sse41:
+      return "sse41";
+    case dnnl_cpu_isa_avx:
+      return "avx";
+    case dnnl_cpu_isa_avx2:
+      return "avx2";
+    case dnnl_cpu_isa_avx2_vnni:
+      return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core:
+      return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "baseline x86-64";
+  }
+}
+
+/// Asks oneDNN which source layout it takes for a 16 -> 16 channel 3x3 convolution: the channel
+/// group of that layout is the one every image layer of a network will share.
+inline unsigned preferred_channel_block(dnnl_engine_t engine) {
+  const single_threaded_openmp one_thread;
+  const dnnl_memory_desc_t src = tagged_desc({2, 16, 8, 8}, dnnl_format_tag_any);
+  const dnnl_memory_desc_t weights = tagged_desc({16, 16, 3, 3}, dnnl_format_tag_any);
+  const dnnl_memory_desc_t dst = tagged_desc({2, 16, 8, 8}, dnnl_format_tag_any);
+  const dnnl_dims_t strides{1, 1}, padding{1, 1};
+  dnnl_convolution_desc_t desc;
+  check(
+      dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct,
+                                         &src, &weights, nullptr, &dst, strides, padding, padding),
+      "dnnl_convolution_forward_desc_init");
+  primitive_desc_handle pd;
+  if (dnnl_primitive_desc_create(pd.out(), &desc, nullptr, engine, nullptr) != dnnl_success)
+    return 1;
+  const dnnl_memory_desc_t chosen = queried_desc(pd.get(), dnnl_query_src_md);
+  if (chosen.format_kind != dnnl_blocked) return 1;
+  const auto& blocking = chosen.format_desc.blocking;
+  if (blocking.inner_nblks != 1 || blocking.inner_idxs[0] != 1) return 1;
+  const dnnl_dim_t block = blocking.inner_blks[0];
+  return block == 8 || block == 16 ? unsigned(block) : 1;
+}
+}  // namespace detail
+
+inline const engine_facts& cpu_engine() {
+  static const engine_facts facts = [] {
+    engine_facts made;
+    check(dnnl_engine_create(made.engine.out(), dnnl_cpu, 0), "dnnl_engine_create");
+    made.isa = detail::isa_name(dnnl_get_effective_cpu_isa());
+    made.channel_block = detail::preferred_channel_block(made.engine.get());
+    return made;
+  }();
+  return facts;
+}
+
+// Primitives, made once per shape.
+
+/// What identifies a primitive in a network's cache: its kind and up to 14 integers (shapes,
+/// strides, layouts, the bits of scalar parameters).
+struct primitive_key {
+  std::uint32_t kind = 0;
+  std::array<std::int64_t, 14> values{};
+  bool operator==(const primitive_key&) const = default;
+};
+struct primitive_key_hash {
+  std::size_t operator()(const primitive_key& key) const {
+    std::uint64_t h = 0xcbf29ce484222325ull ^ key.kind;
+    for (std::int64_t v : key.values) h = (h ^ std::uint64_t(v)) * 0x100000001b3ull;
+    return std::size_t(h);
+  }
+};
+enum primitive_kind : std::uint32_t {
+  matmul = 1,
+  convolution_forward,
+  convolution_backward_data,
+  convolution_backward_weights,
+  reorder,
+};
+
+/// A made primitive and the descriptors of its arguments, in the order run() takes pointers.
+struct primitive {
+  primitive_handle handle;
+  std::vector<int> arguments;  // DNNL_ARG_* of each pointer given to run()
+  std::vector<dnnl_memory_desc_t> descs;
+  dnnl_memory_desc_t scratchpad{};
+  std::size_t scratchpad_bytes = 0;
+  /// Per pool thread: one memory object per argument (and the scratchpad), made at the thread's
+  /// first run, whose data pointers each run sets.
+  std::array<std::unique_ptr<memory_handle[]>, thread_pool::max_threads> memories;
+};
+
+/// Makes the primitive of a primitive descriptor, with these arguments' descriptors queried
+/// from it.
+inline std::unique_ptr<primitive> make_primitive(
+    const_dnnl_primitive_desc_t pd, std::initializer_list<std::pair<int, dnnl_query_t>> args) {
+  auto made = std::make_unique<primitive>();
+  check(dnnl_primitive_create(made->handle.out(), pd), "dnnl_primitive_create");
+  for (const auto& [argument, query] : args) {
+    made->arguments.push_back(argument);
+    made->descs.push_back(queried_desc(pd, query));
+  }
+  made->scratchpad = queried_desc(pd, dnnl_query_scratchpad_md);
+  made->scratchpad_bytes = size_of(made->scratchpad);
+  return made;
+}
+
+/// An attribute with the scratchpad in the caller's hands (so that a run allocates none).
+inline attr_handle user_scratchpad_attr() {
+  attr_handle attr;
+  check(dnnl_primitive_attr_create(attr.out()), "dnnl_primitive_attr_create");
+  check(dnnl_primitive_attr_set_scratchpad_mode(attr.get(), dnnl_scratchpad_mode_user),
+        "dnnl_primitive_attr_set_scratchpad_mode");
+  return attr;
+}
+
+/// Creates a primitive descriptor from an operation descriptor, or fails naming it.
+inline primitive_desc_handle make_primitive_desc(const void* op_desc,
+                                                 const_dnnl_primitive_attr_t attr,
+                                                 const_dnnl_primitive_desc_t hint,
+                                                 const char* what) {
+  primitive_desc_handle pd;
+  check(dnnl_primitive_desc_create(pd.out(), op_desc, attr, cpu_engine().engine.get(), hint), what);
+  return pd;
+}
+
+/// A reorder from one layout of a tensor to another (its arguments: from, to).
+inline std::unique_ptr<primitive> make_reorder(const dnnl_memory_desc_t& from,
+                                               const dnnl_memory_desc_t& to) {
+  const attr_handle attr = user_scratchpad_attr();
+  primitive_desc_handle pd;
+  const dnnl_engine_t engine = cpu_engine().engine.get();
+  check(dnnl_reorder_primitive_desc_create(pd.out(), &from, engine, &to, engine, attr.get()),
+        "dnnl_reorder_primitive_desc_create");
+  auto made = make_primitive(pd.get(), {});
+  made->arguments = {DNNL_ARG_FROM, DNNL_ARG_TO};
+  made->descs = {from, to};
+  return made;
+}
+
+/// What one network keeps of oneDNN: its primitives, and per pool thread a stream and the
+/// scratchpad that the primitives run with; and weights reordered into the layout that a
+/// convolution reads them in, redone once per forward or backward pass (begin_pass()).
+/// A copy of a network starts with none of these (they are made again on first use).
+class resources {
+ public:
+  resources() = default;
+  resources(const resources&) : resources() {}
+  resources& operator=(const resources&) { return *this; }
+
+  /// The primitive for `key`, made by make() the first time (under a lock: threads of a region
+  /// may ask at once), with what every thread of the pool needs to run it (its stream, its
+  /// memory objects, a scratchpad large enough), so that whichever thread runs it first in a
+  /// later step allocates nothing.
+  template <class Make>
+  primitive& get(const primitive_key& key, Make&& make) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto found = primitives_.find(key);
+    if (found == primitives_.end()) {
+      const single_threaded_openmp one_thread;  // the kernels it chooses are for one thread
+      found = primitives_.emplace(key, make()).first;
+      for (unsigned thread = 0; thread < cpu_pool().size(); ++thread)
+        prepare(*found->second, thread);
+    }
+    return *found->second;
+  }
+
+  /// Runs a primitive on the calling pool thread's stream and scratchpad, with `pointers` the
+  /// data of its arguments in the order it was made with.
+  void run(primitive& p, std::initializer_list<const void*> pointers) {
+    const unsigned thread = thread_pool::current_thread();
+    if (!p.memories[thread]) {
+      // A thread the pool did not have when the primitive was made (agd::set_threads since).
+      const std::lock_guard<std::mutex> lock(mutex_);
+      prepare(p, thread);
+    }
+    per_thread& mine = threads_[thread];
+    auto& memories = p.memories[thread];
+    const std::size_t count = p.arguments.size();
+    ++detail::library_calls_on_this_thread();
+    struct leave {
+      ~leave() { --detail::library_calls_on_this_thread(); }
+    } on_return;
+    std::array<dnnl_exec_arg_t, 8> args{};
+    std::size_t a = 0;
+    for (const void* pointer : pointers) {
+      check(dnnl_memory_set_data_handle(memories[a].get(), const_cast<void*>(pointer)),
+            "dnnl_memory_set_data_handle");
+      args[a] = {p.arguments[a], memories[a].get()};
+      ++a;
+    }
+    check(dnnl_memory_set_data_handle(memories[count].get(), mine.scratchpad.data()),
+          "dnnl_memory_set_data_handle");
+    args[a++] = {DNNL_ARG_SCRATCHPAD, memories[count].get()};
+    const single_threaded_openmp one_thread;
+    check(dnnl_primitive_execute(p.handle.get(), mine.stream.get(), int(a), args.data()),
+          "dnnl_primitive_execute");
+  }
+
+  /// A per-thread buffer of at least `bytes` (a weight gradient in oneDNN's layout before it is
+  /// reordered into agd's).
+  void* staging(std::size_t bytes) {
+    per_thread& mine = threads_[thread_pool::current_thread()];
+    if (mine.staging.size() < bytes) mine.staging.resize(bytes);
+    return mine.staging.data();
+  }
+  /// Another per-thread buffer: GEMM operands copied to be contiguous.
+  float* operand_staging(std::size_t floats) {
+    per_thread& mine = threads_[thread_pool::current_thread()];
+    if (mine.operands.size() < floats * sizeof(float)) mine.operands.resize(floats * sizeof(float));
+    return static_cast<float*>(mine.operands.data());
+  }
+
+  /// The weights at `source`, stored as `from` describes, in the layout `to`: converted once per
+  /// pass (begin_pass()), by the first thread of a region that asks; the others wait for it and
+  /// share the copy.
+  const void* converted_weights(const void* source, const dnnl_memory_desc_t& from,
+                                const dnnl_memory_desc_t& to) {
+    weight_copy* copy = nullptr;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      auto& copies = weight_copies_[source];
+      for (auto& candidate : copies)
+        if (same(candidate->converter->descs[1], to)) copy = candidate.get();
+      if (!copy) {
+        const single_threaded_openmp one_thread;
+        auto made = std::make_unique<weight_copy>();
+        made->converter = make_reorder(from, to);
+        for (unsigned thread = 0; thread < cpu_pool().size(); ++thread)
+          prepare(*made->converter, thread);
+        made->data.resize(size_of(to));
+        copy = copies.emplace_back(std::move(made)).get();
+      }
+    }
+    const std::lock_guard<std::mutex> lock(copy->mutex);
+    if (copy->pass != pass_) {
+      run(*copy->converter, {source, copy->data.data()});
+      copy->pass = pass_;
+    }
+    return copy->data.data();
+  }
+
+  /// A forward or backward pass begins: weights may have changed since the last one.
+  void begin_pass() { ++pass_; }
+
+ private:
+  /// Bytes aligned for any oneDNN kernel (64, one cache line), zero-initialised when grown.
+  struct aligned_bytes {
+    std::unique_ptr<std::byte[]> storage;
+    std::size_t bytes = 0;
+    void* data() const { return storage ? align(storage.get()) : nullptr; }
+    std::size_t size() const { return bytes; }
+    void resize(std::size_t n) {
+      storage = std::make_unique<std::byte[]>(n + 64);
+      bytes = n;
+    }
+    static void* align(std::byte* p) { return p + (64 - std::uintptr_t(p) % 64) % 64; }
+  };
+  struct per_thread {
+    stream_handle stream;
+    aligned_bytes scratchpad;
+    aligned_bytes staging;
+    aligned_bytes operands;
+  };
+  struct weight_copy {
+    std::mutex mutex;
+    std::uint64_t pass = ~std::uint64_t(0);
+    std::unique_ptr<primitive> converter;
+    aligned_bytes data;
+  };
+
+  /// Thread `thread`'s stream, scratchpad (grown to p's) and memory objects for p.
+  void prepare(primitive& p, unsigned thread) {
+    per_thread& its = threads_[thread];
+    if (!its.stream)
+      check(dnnl_stream_create(its.stream.out(), cpu_engine().engine.get(),
+                               dnnl_stream_default_flags),
+            "dnnl_stream_create");
+    if (its.scratchpad.size() < p.scratchpad_bytes) its.scratchpad.resize(p.scratchpad_bytes);
+    auto& memories = p.memories[thread];
+    if (memories) return;
+    const std::size_t count = p.arguments.size();
+    memories = std::make_unique<memory_handle[]>(count + 1);
+    for (std::size_t a = 0; a <= count; ++a)
+      check(dnnl_memory_create(memories[a].out(), a < count ? &p.descs[a] : &p.scratchpad,
+                               cpu_engine().engine.get(), DNNL_MEMORY_NONE),
+            "dnnl_memory_create");
+  }
+
+  std::mutex mutex_;
+  std::unordered_map<primitive_key, std::unique_ptr<primitive>, primitive_key_hash> primitives_;
+  std::unordered_map<const void*, std::vector<std::unique_ptr<weight_copy>>> weight_copies_;
+  std::array<per_thread, thread_pool::max_threads> threads_;
+  std::uint64_t pass_ = 0;
+};
+
+/// The bits of a float, for a key.
+inline std::int64_t bits(float value) {
+  return std::int64_t(std::bit_cast<std::uint32_t>(value));
+}
+
+/// C (m x n) = alpha op(A) op(B) + beta C, column-major with leading dimensions: one matmul
+/// primitive per distinct call, run single-threaded on the calling thread. oneDNN's matmul is
+/// row-major, so it computes C^T = op(B)^T op(A)^T, which are the same bytes.
+///
+/// oneDNN 2.6 runs its fastest matmul (brgemm) only on contiguous matrices; on one with gaps
+/// between its columns it takes its older GEMM, which allocates its packing buffers on every
+/// call. So a strided A or B is first copied into a contiguous per-thread buffer (the network
+/// arranges its GEMMs so that only the small operand of a weight gradient ever is, Dense's
+/// weight_gradient_by_columns), and a strided C is declined: returns false, and the caller
+/// runs Eigen's GEMM.
+inline bool gemm(resources& res, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
+                 std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
+                 std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (ldc != m && n > 1) return false;
+  ldc = m;
+  // The rows of A and B as stored (op(A) is m x k, op(B) k x n).
+  const std::size_t a_rows = transpose_a ? k : m, a_cols = transpose_a ? m : k;
+  const std::size_t b_rows = transpose_b ? n : k, b_cols = transpose_b ? k : n;
+  const bool a_gaps = lda != a_rows && a_cols > 1, b_gaps = ldb != b_rows && b_cols > 1;
+  if (a_gaps || b_gaps) {
+    float* copy =
+        res.operand_staging((a_gaps ? a_rows * a_cols : 0) + (b_gaps ? b_rows * b_cols : 0));
+    const auto gather = [&](const float* from, std::size_t rows, std::size_t cols, std::size_t ld) {
+      for (std::size_t j = 0; j < cols; ++j)
+        std::memcpy(copy + j * rows, from + j * ld, rows * sizeof(float));
+      const float* gathered = copy;
+      copy += rows * cols;
+      return gathered;
+    };
+    if (a_gaps) a = gather(a, a_rows, a_cols, lda);
+    if (b_gaps) b = gather(b, b_rows, b_cols, ldb);
+  }
+  lda = a_rows;
+  ldb = b_rows;
+  const auto d = [](std::size_t v) { return dnnl_dim_t(v); };
+  primitive_key key{matmul, {transpose_a, transpose_b, d(m), d(n), d(k), bits(alpha), bits(beta)}};
+  primitive& p = res.get(key, [&] {
+    // op(B)^T (n x k): B^T stored row-major when B is not transposed.
+    const dnnl_memory_desc_t src =
+        strided_desc({d(n), d(k)}, transpose_b ? std::initializer_list<dnnl_dim_t>{1, d(ldb)}
+                                               : std::initializer_list<dnnl_dim_t>{d(ldb), 1});
+    const dnnl_memory_desc_t weights =
+        strided_desc({d(k), d(m)}, transpose_a ? std::initializer_list<dnnl_dim_t>{1, d(lda)}
+                                               : std::initializer_list<dnnl_dim_t>{d(lda), 1});
+    const dnnl_memory_desc_t dst = strided_desc({d(n), d(m)}, {d(ldc), 1});
+    dnnl_matmul_desc_t desc;
+    check(dnnl_matmul_desc_init(&desc, &src, &weights, nullptr, &dst), "dnnl_matmul_desc_init");
+    const attr_handle attr = user_scratchpad_attr();
+    if (alpha != 1.0f)
+      check(dnnl_primitive_attr_set_output_scales(attr.get(), 1, 0, &alpha),
+            "dnnl_primitive_attr_set_output_scales");
+    post_ops_handle post_ops;
+    if (beta != 0.0f) {
+      check(dnnl_post_ops_create(post_ops.out()), "dnnl_post_ops_create");
+      check(dnnl_post_ops_append_sum(post_ops.get(), beta), "dnnl_post_ops_append_sum");
+      check(dnnl_primitive_attr_set_post_ops(attr.get(), post_ops.get()),
+            "dnnl_primitive_attr_set_post_ops");
+    }
+    const primitive_desc_handle pd =
+        make_primitive_desc(&desc, attr.get(), nullptr, "making a matmul primitive");
+    return make_primitive(pd.get(), {{DNNL_ARG_SRC, dnnl_query_src_md},
+                                     {DNNL_ARG_WEIGHTS, dnnl_query_weights_md},
+                                     {DNNL_ARG_DST, dnnl_query_dst_md}});
+  });
+  res.run(p, {b, a, c});
+  return true;
+}
+
+}  // namespace agd::onednn
+
+#endif  // AGD_WITH_ONEDNN
