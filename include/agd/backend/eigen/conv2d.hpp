@@ -21,10 +21,16 @@ template <BoundConv2d L>
 struct layer_kernel<L, eigen::cpu> {
   using im2row = eigen::im2row_convolution<L>;
 
-  /// The network sums dW per thread over the thread's own samples (one GEMM or primitive over
-  /// all Cout rows per block of samples) and adds the threads' sums up, rather than giving each
-  /// thread a block of rows, which would have every thread read every sample.
+  /// How the threads share the weight gradient. oneDNN: each a block of output channels (rows
+  /// of dW) over the whole batch (conv2d_onednn.hpp says why). Eigen: each sums all of dW over
+  /// its own samples (one GEMM over all Cout rows per chunk of samples) and the network adds
+  /// the threads' sums up, as a block of rows would have every thread build every sample's
+  /// patch matrices.
+#ifdef AGD_WITH_ONEDNN
+  static constexpr bool weight_gradient_by_samples = false;
+#else
   static constexpr bool weight_gradient_by_samples = true;
+#endif
   /// oneDNN's kernels read and write CHW or its blocked layouts, as the views say; where the
   /// network runs im2row (double, or no oneDNN) the backend's channel block is 1, so every view
   /// is CHW.
@@ -63,8 +69,7 @@ struct layer_kernel<L, eigen::cpu> {
                                matrix_view<const S> dy, matrix_view<S> dw, std::byte* workspace) {
 #ifdef AGD_WITH_ONEDNN
     if constexpr (on_onednn<S>()) {
-      if (onednn::runs_on(x, dy) && dw.contiguous() && dw.rows == L::output_channels)
-        return onednn::backward_weights(ctx, x, dy, dw);
+      if (onednn::runs_weight_gradient_on(x, dy)) return onednn::backward_weights(ctx, x, dy, dw);
       check_chw(x, dy, "backward_weights");
     }
 #endif

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "agd/backend/eigen/backend.hpp"
 #include "agd/core/kernel.hpp"
@@ -37,86 +38,111 @@ struct layer_kernel<detail::pool_bound<Unbound, Kind, K, Stride, In>, eigen::cpu
 
   template <class S>
   static void forward(eigen::cpu::context&, matrix_view<const S> x, matrix_view<S> y, std::byte*) {
-    const std::size_t block = x.layout.block;
-    for (std::size_t j = 0; j < x.cols; ++j) {
-      const S* image = x.column(j);
-      S* out = y.column(j);
-      for_each_window(block, y.layout, [&](std::size_t window, std::size_t o) {
-        S value = is_max ? image[window] : S(0);
-        for (std::size_t ky = 0; ky < K; ++ky)
-          for (std::size_t kx = 0; kx < K; ++kx) {
-            const S v = image[window + (ky * In.width + kx) * block];
-            if constexpr (is_max)
-              value = v > value ? v : value;
-            else
-              value += v;
+    with_group(x.layout, y.layout, [&]<std::size_t G>() {
+      for (std::size_t j = 0; j < x.cols; ++j) {
+        const S* image = x.column(j);
+        S* out = y.column(j);
+        for_each_window<G>(x.layout.block, y.layout, [&](std::size_t window, std::size_t o) {
+          S value[G];
+          for (std::size_t lane = 0; lane < G; ++lane)
+            value[lane] = is_max ? image[window + lane] : S(0);
+          for (std::size_t e = 0; e < K * K; ++e) {
+            const S* pixel = image + window + offset_of(e, x.layout.block);
+            for (std::size_t lane = 0; lane < G; ++lane) {
+              if constexpr (is_max)
+                value[lane] = pixel[lane] > value[lane] ? pixel[lane] : value[lane];
+              else
+                value[lane] += pixel[lane];
+            }
           }
-        out[o] = is_max ? value : value / S(K * K);
-      });
-    }
+          for (std::size_t lane = 0; lane < G; ++lane)
+            out[o + lane] = is_max ? value[lane] : value[lane] / S(K * K);
+        });
+      }
+    });
   }
 
   template <class S>
   static void backward(eigen::cpu::context&, matrix_view<const S> x, matrix_view<const S> y,
                        matrix_view<const S> dy, matrix_view<S> dx, std::byte*) {
-    const std::size_t block = x.layout.block;
-    for (std::size_t j = 0; j < x.cols; ++j) {
-      const S* image = x.column(j);
-      S* gradient = dx.column(j);
-      if constexpr (!tiles) std::fill(gradient, gradient + In.size(), S(0));
-      for_each_window(block, y.layout, [&](std::size_t window, std::size_t o) {
-        const S incoming = dy.column(j)[o];
-        if constexpr (is_max) {
-          const S maximum = y.column(j)[o];
-          // The first pixel equal to the maximum, or the window's first if none is (a NaN).
-          // Selected without branches: which pixel wins is data, and would mispredict.
-          std::size_t routed = 0;
-          bool found = false;
-          for (std::size_t e = 0; e < K * K; ++e) {
-            const std::size_t offset = ((e / K) * In.width + e % K) * block;
-            const bool hit = !found && image[window + offset] == maximum;
-            routed = hit ? offset : routed;
-            found = found || hit;
-          }
+    with_group(x.layout, y.layout, [&]<std::size_t G>() {
+      const std::size_t block = x.layout.block;
+      for (std::size_t j = 0; j < x.cols; ++j) {
+        const S* image = x.column(j);
+        S* gradient = dx.column(j);
+        if constexpr (!tiles) std::fill(gradient, gradient + In.size(), S(0));
+        for_each_window<G>(block, y.layout, [&](std::size_t window, std::size_t o) {
+          const S* incoming = dy.column(j) + o;
           S* target = gradient + window;
-          if constexpr (tiles) {
-            for (std::size_t ky = 0; ky < K; ++ky)
-              for (std::size_t kx = 0; kx < K; ++kx) target[(ky * In.width + kx) * block] = S(0);
-            target[routed] = incoming;
-          } else {
-            target[routed] += incoming;
-          }
-        } else {
-          const S share = incoming / S(K * K);
-          for (std::size_t ky = 0; ky < K; ++ky)
-            for (std::size_t kx = 0; kx < K; ++kx) {
-              S& pixel = gradient[window + (ky * In.width + kx) * block];
-              pixel = tiles ? share : pixel + share;
+          if constexpr (is_max) {
+            // Per lane, the first pixel equal to the maximum takes dy (or the window's first,
+            // if none is: a NaN), in one pass over the window without branches (which pixel
+            // wins is data, and would mispredict): `open` is 1 until a lane's pixel is found.
+            const S* maximum = y.column(j) + o;
+            std::uint32_t open[G];
+            for (std::size_t lane = 0; lane < G; ++lane) open[lane] = 1;
+            for (std::size_t e = 0; e < K * K; ++e) {
+              const S* pixel = image + window + offset_of(e, block);
+              S* out = target + offset_of(e, block);
+              for (std::size_t lane = 0; lane < G; ++lane) {
+                const std::uint32_t hit = std::uint32_t(pixel[lane] == maximum[lane]) & open[lane];
+                open[lane] &= ~hit;
+                const S share = hit ? incoming[lane] : S(0);
+                out[lane] = tiles ? share : out[lane] + share;
+              }
             }
-        }
-      });
-    }
+            for (std::size_t lane = 0; lane < G; ++lane)
+              if (open[lane]) target[lane] += incoming[lane];
+          } else {
+            for (std::size_t e = 0; e < K * K; ++e) {
+              S* pixel = target + offset_of(e, block);
+              for (std::size_t lane = 0; lane < G; ++lane) {
+                const S share = incoming[lane] / S(K * K);
+                pixel[lane] = tiles ? share : pixel[lane] + share;
+              }
+            }
+          }
+        });
+      }
+    });
   }
 
  private:
-  /// f(window, o) for every output of one sample: `window` the offset of its window's top-left
-  /// pixel in the image (in the image's layout, channel group `block`), `o` the output's offset
-  /// in the output's layout.
+  /// Where pixel e (ky * K + kx) of a window lies from its top-left pixel, in a layout with
+  /// channel group `block`.
+  static std::size_t offset_of(std::size_t e, std::size_t block) {
+    return ((e / K) * In.width + e % K) * block;
+  }
+
+  /// f.template operator()<G>(): G adjacent lanes at a time, the channel group both sides share
+  /// (16 or 8), else one (CHW, or two layouts that differ, which only an output of one pixel per
+  /// channel can: its value's place is then the same in both).
   template <class F>
+  static void with_group(channel_layout in, channel_layout out, const F& f) {
+    const bool shared = in.block == out.block;
+    if (shared && in.block == 16)
+      f.template operator()<16>();
+    else if (shared && in.block == 8)
+      f.template operator()<8>();
+    else
+      f.template operator()<1>();
+  }
+
+  /// f(window, o) for every G channels of an output pixel of one sample: `window` the offset of
+  /// the window's top-left pixel in the image (in its layout, channel group `block`), `o` the
+  /// output's offset in the output's layout; the G lanes follow each other on both sides.
+  template <std::size_t G, class F>
   static void for_each_window(std::size_t block, channel_layout out_layout, const F& f) {
     const std::size_t groups = In.channels / block;
-    const bool same_layout = out_layout.block == block;
     for (std::size_t g = 0; g < groups; ++g)
       for (std::size_t oy = 0; oy < out_height; ++oy)
         for (std::size_t ox = 0; ox < out_width; ++ox) {
           const std::size_t corner =
               ((g * In.height + oy * Stride) * In.width + ox * Stride) * block;
           const std::size_t p = oy * out_width + ox;
-          for (std::size_t lane = 0; lane < block; ++lane) {
-            const std::size_t o = same_layout ? (g * out_plane + p) * block + lane
-                                              : out_layout.offset(g * block + lane, p, out_plane);
-            f(corner + lane, o);
-          }
+          for (std::size_t lane = 0; lane < block; lane += G)
+            f(corner + lane, G == block ? (g * out_plane + p) * block + lane
+                                        : out_layout.offset(g * block + lane, p, out_plane));
         }
   }
 };
