@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <vector>
 
 extern "C" {
 void* __libc_malloc(std::size_t);
@@ -135,9 +136,13 @@ template <class N>
 using on_backend = N;
 #endif
 
-/// Counts the allocations of 5 steps after a warm-up step.
+struct allocation_counts {
+  long mallocs = 0, news = 0;
+};
+
+/// The allocations of 5 steps after a warm-up step.
 template <class Step>
-int count_allocations(const char* what, Step&& step) {
+allocation_counts allocations_of(Step&& step) {
   step();  // warm-up: thread pools and BLAS buffers come up on the first call
   mallocs = 0;
   news = 0;
@@ -146,9 +151,15 @@ int count_allocations(const char* what, Step&& step) {
   armed = true;
   for (int i = 0; i < 5; ++i) step();
   armed = false;
-  const long total = mallocs + news;
+  return {mallocs.load(), news.load()};
+}
+
+/// Counts the allocations of 5 steps after a warm-up step; 1 if there were any.
+template <class Step>
+int count_allocations(const char* what, Step&& step) {
+  const allocation_counts counts = allocations_of(step);
   std::printf("%-44s %ld malloc-family calls, %ld operator new calls in 5 steps", what,
-              mallocs.load(), news.load());
+              counts.mallocs, counts.news);
   if (library_allocations > 0)
     std::printf(" (oneDNN's own: %ld, the largest %ld bytes)", library_allocations.load(),
                 largest_library_allocation.load());
@@ -157,7 +168,30 @@ int count_allocations(const char* what, Step&& step) {
   // workspace, a weight copy) would be kilobytes.
   const bool library_small = largest_library_allocation <= 1024;
   if (!library_small) std::printf("  oneDNN allocated a buffer during a step\n");
-  return total == 0 && library_small ? 0 : 1;
+  return counts.mallocs + counts.news == 0 && library_small ? 0 : 1;
+}
+
+// Where the positive control's allocations go: globals the compiler must keep, so that it can
+// neither elide the allocations nor move them out of the counted region.
+std::vector<float> kept_vector;
+void* volatile kept_block = nullptr;
+
+/// The positive control: a step that allocates through operator new (a std::vector) and malloc,
+/// which the counter must see, or the zero counts below would prove nothing (a counter that was
+/// never linked in, or never armed, also reports zero). 1 if it missed them.
+int check_counter_sees_allocations() {
+  const allocation_counts counts = allocations_of([] {
+    kept_vector = std::vector<float>(1000, 1.0f);
+    kept_block = std::malloc(256);
+    std::free(kept_block);
+  });
+  std::printf("%-44s %ld malloc-family calls, %ld operator new calls in 5 steps\n",
+              "positive control (a vector and a malloc):", counts.mallocs, counts.news);
+  if (counts.mallocs >= 5 && counts.news >= 5) return 0;
+  std::printf(
+      "FAILED: the counter missed allocations made while armed (expected at least 5 of "
+      "each); the zero counts below would mean nothing\n");
+  return 1;
 }
 
 template <class Loss, class Opt, class Network>
@@ -198,7 +232,7 @@ int main() {
   data.labels.resize(1024);
   for (std::size_t j = 0; j < data.labels.size(); ++j) data.labels[j] = std::int32_t(j % 10);
 
-  int failures = 0;
+  int failures = check_counter_sees_allocations();
   on_backend<Net> net(128);
   {
     agd::AGD optimizer(net);

@@ -16,7 +16,9 @@
 #include "agd/data/batches.hpp"
 #include "agd/data/dataset.hpp"
 #include "agd/data/idx.hpp"
+#include "fashion_mnist_data.hpp"
 #include "scratch_dir.hpp"
+#include "skip.hpp"
 
 namespace {
 
@@ -304,18 +306,10 @@ TEST_CASE("data: gather_batch copies the selected columns and labels", "[data][b
 }
 
 TEST_CASE("data: real Fashion-MNIST", "[data][fashion-mnist]") {
-#ifdef AGD_FASHION_MNIST_DIR
-  const fs::path dir = AGD_FASHION_MNIST_DIR;  // set by the build, like the other real-data tests
-#else
-  const fs::path dir = agd::data::default_fashion_mnist_dir;
-#endif
-  if (!fs::exists(dir / "train-images-idx3-ubyte.gz") &&
-      !fs::exists(dir / "train-images-idx3-ubyte")) {
-    WARN("skipping: Fashion-MNIST not found in " << dir
-                                                 << " (apt-get install dataset-fashion-mnist)");
-    SUCCEED();
-    return;
-  }
+  const fs::path dir = agd_test::fashion_mnist_dir();  // the build's, or the environment's
+  if (!agd_test::have_fashion_mnist())
+    return agd_test::skip("Fashion-MNIST not found in " + dir.string() +
+                          " (apt-get install dataset-fashion-mnist)");
   const dataset train = agd::data::load_mnist_format(dir, agd::data::split::train);
   const dataset test = agd::data::load_mnist_format(dir, agd::data::split::test);
   CHECK(train.size() == 60000);

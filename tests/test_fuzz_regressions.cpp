@@ -2,7 +2,8 @@
 // readers in the normal test build: each must parse or throw the reader's own error, nothing
 // else (for the checkpoint and training-position targets, through the very code the fuzzers
 // run: tests/fuzz/*_input.hpp). A crash a fuzzer finds is fixed and its input added to
-// tests/fuzz/regressions/<target>/.
+// tests/fuzz/regressions/<target>/, which also holds hand-made inputs of each reader's hazards
+// (tests/fuzz/regressions/README.md).
 #include <agd/data/cifar.hpp>
 #include <agd/data/idx.hpp>
 #include <agd/io/safetensors.hpp>
@@ -37,6 +38,20 @@ std::vector<std::uint8_t> bytes_of(const std::filesystem::path& file) {
 }
 
 }  // namespace
+
+TEST_CASE("fuzz regressions: every target has kept inputs besides its seeds", "[fuzz]") {
+  // What the README and docs/robustness.md promise: the folder the fuzz targets' kept inputs
+  // go to exists for every target and is replayed below.
+  for (const char* target : {"idx", "cifar", "safetensors", "checkpoint", "training_position"}) {
+    INFO(target);
+    const auto dir = std::filesystem::path(AGD_FUZZ_DIR) / "regressions" / target;
+    REQUIRE(std::filesystem::is_directory(dir));
+    std::size_t kept = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      kept += entry.is_regular_file() ? 1 : 0;
+    CHECK(kept >= 3);
+  }
+}
 
 TEST_CASE("fuzz regressions: IDX reader inputs parse or throw idx_error", "[fuzz]") {
   const auto files = inputs_of("idx");

@@ -121,7 +121,7 @@ TEST_CASE("network: a network is initialised when constructed, and optimisers ke
   CHECK(net.weight(0).cwiseAbs().maxCoeff() <= 1.0 / std::sqrt(6.0));  // Kaiming-uniform's bound
 }
 
-TEST_CASE("network: forward() returns a result of its own; forward_view() the reused buffer",
+TEST_CASE("network: forward() returns a result of its own, forward_view() the reused buffer",
           "[network]") {
   using Small = agd::basic_sequential<double, agd::Dense<3, 4>, agd::Relu, agd::Dense<4, 2>>;
   Small net(8);

@@ -5,7 +5,9 @@
 
 #include <Eigen/SVD>
 
+#include <array>
 #include <cmath>
+#include <vector>
 
 namespace {
 using mat = agd::matrix<double>;
@@ -183,4 +185,125 @@ TEST_CASE("baselines: an infinite gradient stops SGD and Adam before any weight 
   CHECK_THROWS_AS(adam.step(), agd::non_finite_error);
   CHECK(c.net.weight(0) == c.w1);
   CHECK(c.net.weight(1) == c.w2);
+}
+
+namespace {
+
+/// A gradient that changes from step to step, sign and size, element by element (one entry
+/// stays zero at every step): any beta, any bias correction shows in the weights.
+mat changing_gradient(Eigen::Index rows, Eigen::Index cols, int step, double phase) {
+  mat g(rows, cols);
+  for (Eigen::Index i = 0; i < g.size(); ++i)
+    g.data()[i] = (1.0 + 0.5 * double(step)) * std::sin(1.3 * double(i) + 0.9 * step + phase);
+  g.data()[0] = 0.0;
+  return g;
+}
+
+/// Adam as Kingma and Ba write it (Algorithm 1), kept apart from the library's fused update:
+/// m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, m_hat = m / (1 - b1^t),
+/// v_hat = v / (1 - b2^t), w -= lr m_hat / (sqrt(v_hat) + eps).
+struct textbook_adam {
+  double lr, beta1, beta2, eps;
+  mat m, v;
+  int t = 0;
+  void step(mat& w, const mat& g) {
+    if (t == 0) m = v = mat::Zero(w.rows(), w.cols());
+    ++t;
+    for (Eigen::Index i = 0; i < w.size(); ++i) {
+      m.data()[i] = beta1 * m.data()[i] + (1 - beta1) * g.data()[i];
+      v.data()[i] = beta2 * v.data()[i] + (1 - beta2) * g.data()[i] * g.data()[i];
+      const double m_hat = m.data()[i] / (1 - std::pow(beta1, t));
+      const double v_hat = v.data()[i] / (1 - std::pow(beta2, t));
+      w.data()[i] -= lr * m_hat / (std::sqrt(v_hat) + eps);
+    }
+  }
+};
+
+void check_adam_against_textbook(const agd::adam_options& options) {
+  hand_worked c;
+  agd::Adam optimizer(c.net, options);
+  std::array<mat, 2> w{c.w1, c.w2};
+  std::array<textbook_adam, 2> reference;
+  for (auto& r : reference) r = {options.lr, options.beta1, options.beta2, options.eps, {}, {}};
+  for (int step = 1; step <= 6; ++step) {
+    INFO("step " << step);
+    for (std::size_t k = 0; k < 2; ++k) {
+      const mat g = changing_gradient(w[k].rows(), w[k].cols(), step, double(k));
+      c.net.gradient(k) = g;
+      reference[k].step(w[k], g);
+    }
+    CHECK(optimizer.step() == options.lr);
+    for (std::size_t k = 0; k < 2; ++k) {
+      INFO("weight " << k);
+      const mat moved = w[k] - (k == 0 ? c.w1 : c.w2);
+      // Relative to how far the weights moved: the two ways of writing the update differ only in
+      // rounding.
+      CHECK((c.net.weight(k) - w[k]).cwiseAbs().maxCoeff() <= 1e-12 * moved.cwiseAbs().maxCoeff());
+      CHECK((optimizer.first_moment(k) - reference[k].m).cwiseAbs().maxCoeff() < 1e-14);
+      CHECK((optimizer.second_moment(k) - reference[k].v).cwiseAbs().maxCoeff() < 1e-14);
+      // The entry whose gradient is always zero never moves.
+      CHECK(c.net.weight(k)(0, 0) == (k == 0 ? c.w1 : c.w2)(0, 0));
+    }
+  }
+  CHECK(optimizer.steps() == 6);
+}
+
+// d_0 = 2, d_1 = 3, d_2 = 2: scales sqrt(3/2) and sqrt(2/3).
+using Rank2 = agd::basic_sequential<double, agd::Dense<2, 3>, agd::Relu, agd::Dense<3, 2>>;
+
+}  // namespace
+
+TEST_CASE("baselines: Adam follows the textbook Adam over 6 steps of changing gradients",
+          "[baselines][adam]") {
+  SECTION("torch's defaults") {
+    check_adam_against_textbook({.lr = 0.01});
+  }
+  SECTION("other betas and eps") {
+    check_adam_against_textbook({.lr = 0.05, .beta1 = 0.7, .beta2 = 0.9, .eps = 1e-3});
+  }
+}
+
+TEST_CASE("agd: one step matches a hand-worked case with rank-2 gradients", "[agd]") {
+  Rank2 net(1);
+  const mat w1 = (mat(3, 2) << 0.5, -1.0, 0.25, 2.0, -0.75, 1.5).finished();
+  const mat w2 = (mat(2, 3) << 1.0, 0.0, -0.5, 0.3, -1.2, 0.8).finished();
+  net.weight(0) = w1;
+  net.weight(1) = w2;
+  // Both gradients have rank 2, so their Frobenius norms (3 and 3) differ from their operator
+  // norms (2.92 and sqrt(5)): an update that used the wrong norm would show here, where a rank-1
+  // case cannot tell them apart.
+  const mat g1 = (mat(3, 2) << 1, 2, 0, 2, 0, 0).finished();  // ||g1||_F^2 = 1 + 4 + 4 = 9
+  const mat g2 = (mat(2, 3) << 2, 0, 1, 0, 2, 0).finished();  // ||g2||_F^2 = 4 + 1 + 4 = 9
+  net.gradient(0) = g1;
+  net.gradient(1) = g2;
+  const double gain = 0.5;
+  agd::AGD optimizer(net, {.gain = gain});
+  const double eta = optimizer.step();
+
+  // The paper's formulas, computed here from the entries (L = 2):
+  // G = (1/L) sum_k sqrt(d_k/d_{k-1}) ||grad_k||_F, eta = log((1 + sqrt(1 + 4G)) / 2),
+  // W_k -= gain * (eta/L) * sqrt(d_k/d_{k-1}) * grad_k / ||grad_k||_F.
+  const auto frobenius = [](const mat& m) {
+    double sum = 0;
+    for (Eigen::Index i = 0; i < m.size(); ++i) sum += m.data()[i] * m.data()[i];
+    return std::sqrt(sum);
+  };
+  const double scale1 = std::sqrt(3.0 / 2.0), scale2 = std::sqrt(2.0 / 3.0);
+  const double G = (scale1 * frobenius(g1) + scale2 * frobenius(g2)) / 2;
+  // By hand: G = (3 sqrt(3/2) + 3 sqrt(2/3)) / 2 = 1.5 * 5 / sqrt(6) = 1.25 sqrt(6).
+  CHECK(G == Approx(1.25 * std::sqrt(6.0)).epsilon(1e-15));
+  const double expected_eta = std::log((1 + std::sqrt(1 + 4 * G)) / 2);
+  CHECK(expected_eta == Approx(0.8415034943555162).epsilon(1e-14));
+  CHECK(optimizer.gradient_summary() == Approx(G).epsilon(1e-14));
+  CHECK(eta == Approx(expected_eta).epsilon(1e-14));
+  CHECK(optimizer.gradient_norms()[0] == Approx(3.0).epsilon(1e-15));
+  CHECK(optimizer.gradient_norms()[1] == Approx(3.0).epsilon(1e-15));
+  const mat expected_w1 = w1 - gain * (expected_eta / 2) * scale1 * g1 / frobenius(g1);
+  const mat expected_w2 = w2 - gain * (expected_eta / 2) * scale2 * g2 / frobenius(g2);
+  CHECK((net.weight(0) - expected_w1).cwiseAbs().maxCoeff() < 1e-14);
+  CHECK((net.weight(1) - expected_w2).cwiseAbs().maxCoeff() < 1e-14);
+  // Each weight moved by gain * (eta/L) * its scale in Frobenius norm, whatever the gradient's
+  // size: the update's size is set by the architecture, not by the gradient.
+  CHECK(frobenius(w1 - net.weight(0)) == Approx(gain * expected_eta / 2 * scale1).epsilon(1e-13));
+  CHECK(frobenius(w2 - net.weight(1)) == Approx(gain * expected_eta / 2 * scale2).epsilon(1e-13));
 }

@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "fashion_mnist_data.hpp"
 #include "scratch_dir.hpp"
+#include "skip.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -12,17 +14,14 @@
 
 namespace {
 
-bool have_fashion_mnist() {
-  return std::filesystem::exists(std::filesystem::path(AGD_FASHION_MNIST_DIR) /
-                                 "train-labels-idx1-ubyte.gz");
-}
+using agd_test::have_fashion_mnist;
 
 /// The first `train_count` training and `test_count` test images, standardised as the official
 /// code does.
 std::pair<agd::data::dataset, agd::data::dataset> fashion_slice(std::size_t train_count,
                                                                 std::size_t test_count) {
-  auto train = agd::data::load_mnist_format(AGD_FASHION_MNIST_DIR, agd::data::split::train);
-  auto test = agd::data::load_mnist_format(AGD_FASHION_MNIST_DIR, agd::data::split::test);
+  auto train = agd::data::load_mnist_format(agd_test::fashion_mnist_dir(), agd::data::split::train);
+  auto test = agd::data::load_mnist_format(agd_test::fashion_mnist_dir(), agd::data::split::test);
   const auto statistics = agd::data::compute_standardisation(train);
   auto train_slice = agd::data::take(train, 0, train_count);
   auto test_slice = agd::data::take(test, 0, test_count);
@@ -34,11 +33,9 @@ std::pair<agd::data::dataset, agd::data::dataset> fashion_slice(std::size_t trai
 }  // namespace
 
 TEST_CASE("training: AGD lowers the loss on a slice of Fashion-MNIST", "[training]") {
-  if (!have_fashion_mnist()) {
-    WARN("Fashion-MNIST not found in " AGD_FASHION_MNIST_DIR
-         " (apt-get install dataset-fashion-mnist): skipped");
-    return;
-  }
+  if (!have_fashion_mnist())
+    return agd_test::skip("Fashion-MNIST not found in " + agd_test::fashion_mnist_dir().string() +
+                          " (apt-get install dataset-fashion-mnist)");
   const auto [train, test] = fashion_slice(4096, 2000);
   using Net = agd::FCN<784, 128, 10, 3>;
   Net net(128);
@@ -77,10 +74,8 @@ TEST_CASE("training: AGD lowers the loss on a slice of Fashion-MNIST", "[trainin
 }
 
 TEST_CASE("training: without the sqrt(2) gain a 32-layer network's eta collapses", "[training]") {
-  if (!have_fashion_mnist()) {
-    WARN("Fashion-MNIST not found in " AGD_FASHION_MNIST_DIR ": skipped");
-    return;
-  }
+  if (!have_fashion_mnist())
+    return agd_test::skip("Fashion-MNIST not found in " + agd_test::fashion_mnist_dir().string());
   const auto [train, test] = fashion_slice(1024, 256);
   agd::train::fit_options options;
   options.max_steps_per_epoch = 4;

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "agd/core/host_device.hpp"
 #include "agd/core/status.hpp"
@@ -63,6 +65,23 @@ struct finish_batch_loss {
   }
 };
 
+/// Checks what batch_loss and batch_correct are given, on the host before anything runs: a
+/// forward pass to read (its n samples are what the labels must cover) and labels to read.
+/// `function` is e.g. "agd::batch_loss<mse>" (built only for a message).
+template <class Function>
+void check_batch_arguments(const Function& function, std::size_t samples, std::size_t output_size,
+                           const std::int32_t* labels) {
+  if (samples == 0)
+    throw std::logic_error(function() + ": the network's output is " + std::to_string(output_size) +
+                           "x0: no forward pass to take the loss of; run forward_batch(n) "
+                           "(or forward) first");
+  if (labels == nullptr)
+    throw std::invalid_argument(function() + ": the labels are a null pointer; pass the " +
+                                std::to_string(samples) +
+                                " labels of the batch in the backend's memory (e.g. "
+                                "net.label_buffer())");
+}
+
 }  // namespace detail
 
 /// The batch mean of Loss over the last forward pass, with the labels at `labels` (backend
@@ -78,6 +97,16 @@ auto batch_loss(Net& net, const std::int32_t* labels, bool gradient = true,
   using S = typename Net::scalar_type;
   auto& context = net.context();
   const std::size_t n = net.batch_size();
+  const auto function = [] { return "agd::batch_loss<" + std::string(Loss::name()) + ">"; };
+  detail::check_batch_arguments(function, n, Net::output_size, labels);
+  // A mean over fewer samples than the batch holds is no mean of it: a rank's share of a
+  // global batch is at most the global batch.
+  if (mean_over != 0 && mean_over < n)
+    throw std::invalid_argument(function() + ": mean_over is " + std::to_string(mean_over) +
+                                " but the network's output is " + std::to_string(Net::output_size) +
+                                "x" + std::to_string(n) + " (" + std::to_string(n) +
+                                " samples); pass 0 (this batch) or the global batch it is a share "
+                                "of");
   const std::size_t divisor = mean_over ? mean_over : n;
   double* slots = net.result_slots();
   backend::local_for_each(
@@ -101,6 +130,8 @@ auto batch_correct(Net& net, const std::int32_t* labels) {
   using S = typename Net::scalar_type;
   auto& context = net.context();
   const std::size_t n = net.batch_size();
+  detail::check_batch_arguments([] { return std::string("agd::batch_correct"); }, n,
+                                Net::output_size, labels);
   double* slots = net.result_slots();
   backend::local_for_each(
       context, n,

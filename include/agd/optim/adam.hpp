@@ -89,12 +89,13 @@ class Adam {
   /// Tensor k of first moment (in the layout of weight k), on a backend whose memory is
   /// the host's.
   auto first_moment(std::size_t k) requires(backend::host_memory) {
-    return detail::baseline_state<Net>::tensor(first_moment_.data(), k);
+    return detail::baseline_state<Net>::tensor(first_moment_.data(), k, "agd::Adam::first_moment");
   }
   /// Tensor k of the second moment (in the layout of weight k), on a backend whose memory is
   /// the host's.
   auto second_moment(std::size_t k) requires(backend::host_memory) {
-    return detail::baseline_state<Net>::tensor(second_moment_.data(), k);
+    return detail::baseline_state<Net>::tensor(second_moment_.data(), k,
+                                               "agd::Adam::second_moment");
   }
   /// Steps taken (kept where the steps run).
   std::uint64_t steps() const { return state_.steps(); }

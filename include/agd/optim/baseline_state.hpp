@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "agd/core/elementwise.hpp"
 #include "agd/optim/agd_math.hpp"
@@ -55,9 +57,14 @@ class baseline_state {
   }
 
   /// Tensor k of a state buffer laid out as the weights (a moment, a velocity), on a backend
-  /// whose memory is the host's.
-  static auto tensor(scalar_type* flat, std::size_t k) requires(backend::host_memory) {
-    return Eigen::Map<matrix<scalar_type>>(flat + Net::weight_offsets.at(k),
+  /// whose memory is the host's. `where` names the caller for the message of a k out of range.
+  static auto tensor(scalar_type* flat, std::size_t k,
+                     const char* where) requires(backend::host_memory) {
+    if (k >= Net::depth)
+      throw std::out_of_range(std::string(where) + ": no tensor " + std::to_string(k) +
+                              "; the network has " + std::to_string(Net::depth) +
+                              " weight tensors, 0 to " + std::to_string(Net::depth - 1));
+    return Eigen::Map<matrix<scalar_type>>(flat + Net::weight_offsets[k],
                                            Eigen::Index(Net::weight_rows[k]),
                                            Eigen::Index(Net::weight_cols[k]));
   }

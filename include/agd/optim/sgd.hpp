@@ -85,7 +85,12 @@ class SGD {
   /// Tensor k of velocity (in the layout of weight k), on a backend whose memory is
   /// the host's.
   auto velocity(std::size_t k) requires(backend::host_memory) {
-    return detail::baseline_state<Net>::tensor(velocity_.data(), k);
+    // Without momentum there is no buffer: a view of it would point at nothing.
+    if (!(options_.momentum > 0))
+      throw std::logic_error(
+          "agd::SGD::velocity: momentum is 0, so SGD keeps no velocity; "
+          "construct it with a momentum > 0 to have one");
+    return detail::baseline_state<Net>::tensor(velocity_.data(), k, "agd::SGD::velocity");
   }
   /// Steps taken (kept where the steps run).
   std::uint64_t steps() const { return state_.steps(); }
