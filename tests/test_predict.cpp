@@ -207,7 +207,7 @@ TEST_CASE("data: load_csv reads features and a label column, checking every fiel
       {"1,2,0\n3,x,1\n", "line 2: column 2 is \"x\", not a number"},
       {"1,2,0\n3,4 5,1\n", "line 2: column 2 is \"4 5\", not a number"},
       {"1,nan,0\n", "line 1: column 2 is \"nan\"; the network can only learn from finite"},
-      {"1,2,0\n1,1e39,0\n", "line 2: column 2 is \"1e39\", not a number"},
+      {"1,2,0\n1,1e39,0\n", "line 2: column 2 is \"1e39\", a number too large for a float"},
       {"1,2,-1\n", "line 1: the label (column 3) is \"-1\", not a class index"},
       {"1,2,1.5\n", "the label (column 3) is \"1.5\""},
       {"a,b,label\n", "it holds no samples"},
@@ -273,4 +273,87 @@ TEST_CASE("data: a directory or a symbolic link loop in place of a data file is 
                     Catch::Contains("is a loop of symbolic links"));
   CHECK_THROWS_WITH(agd::data::load_mnist_format(dir.path / "absent", agd::data::split::train),
                     Catch::Contains("does not exist, so it has neither"));
+}
+
+TEST_CASE("data: load_csv loses no sample to a byte-order mark, a bad first line or CR line ends",
+          "[data][csv]") {
+  agd_test::scratch_dir dir("agd_predict");
+  const fs::path file = dir.path / "data.csv";
+  // A UTF-8 byte-order mark (as spreadsheet programs write) before a file without a header is
+  // skipped: it is not a header, and the first sample is kept.
+  write_text(file,
+             "\xEF\xBB\xBF"
+             "1,2,0\n3,4,1\n");
+  const agd::data::dataset marked = agd::data::load_csv(file);
+  REQUIRE(marked.size() == 2);
+  CHECK(marked.inputs(0, 0) == 1.0f);
+  CHECK(marked.labels == std::vector<std::int32_t>{0, 1});
+  write_text(file,
+             "\xEF\xBB\xBF"
+             "a,b,label\n1,2,0\n");
+  CHECK(agd::data::load_csv(file).size() == 1);
+
+  // A first line of numbers but for one bad cell is a damaged sample, not a header.
+  write_text(file, "1,x,0\n2,3,1\n");
+  CHECK_THROWS_AS(agd::data::load_csv(file), agd::data::dataset_error);
+  CHECK_THROWS_WITH(agd::data::load_csv(file),
+                    Catch::Contains(file.string()) &&
+                        Catch::Contains("line 1: column 2 is \"x\", not a number") &&
+                        Catch::Contains("csv_options::header"));
+  write_text(file, "1,2,x\n");
+  CHECK_THROWS_WITH(agd::data::load_csv(file),
+                    Catch::Contains("line 1: the label (column 3) is \"x\", not a class index"));
+
+  // Line ends: \n, \r\n and a lone \r (old Mac files), mixed; each ends one line.
+  write_text(file, "1,2,0\r3,4,1\r\r5,6,2\r");
+  const agd::data::dataset cr = agd::data::load_csv(file);
+  REQUIRE(cr.size() == 3);
+  CHECK(cr.inputs(1, 2) == 6.0f);
+  write_text(file, "a,b,c\r1,2,0\r\n3,4,1\n5,6,2");
+  CHECK(agd::data::load_csv(file).size() == 3);
+  write_text(file, "1,2,0\r3,4\r");
+  CHECK_THROWS_WITH(agd::data::load_csv(file),
+                    Catch::Contains("line 2: it has 2 fields but the first line has 3"));
+}
+
+TEST_CASE(
+    "data: load_csv reads numbers that underflow a float as 0 or a denormal, and refuses "
+    "labels past the int range",
+    "[data][csv]") {
+  agd_test::scratch_dir dir("agd_predict");
+  const fs::path file = dir.path / "data.csv";
+  write_text(file, "1e-50,-1e-60,0\n1e-40,1e-5000,1\n");
+  const agd::data::dataset tiny = agd::data::load_csv(file);
+  REQUIRE(tiny.size() == 2);
+  CHECK(tiny.inputs(0, 0) == 0.0f);
+  CHECK(tiny.inputs(1, 0) == 0.0f);
+  CHECK(std::signbit(tiny.inputs(1, 0)));
+  CHECK(tiny.inputs(0, 1) > 0.0f);  // a denormal, 1e-40 to 5 digits
+  CHECK(tiny.inputs(0, 1) == Approx(1e-40).epsilon(1e-4));
+  CHECK(tiny.inputs(1, 1) == 0.0f);
+  for (const char* huge : {"1e39", "-1e39", "1e5000"}) {
+    INFO(huge);
+    write_text(file, "1,2,0\n3," + std::string(huge) + ",1\n");
+    CHECK_THROWS_WITH(agd::data::load_csv(file),
+                      Catch::Contains("line 2: column 2 is \"" + std::string(huge) + "\"") &&
+                          Catch::Contains("too large for a float"));
+  }
+
+  // The largest int32 label would make classes overflow (one more than the largest label).
+  write_text(file, "1,2,2147483647\n");
+  CHECK_THROWS_AS(agd::data::load_csv(file), agd::data::dataset_error);
+  CHECK_THROWS_WITH(agd::data::load_csv(file),
+                    Catch::Contains("line 1: the label (column 3) is 2147483647") &&
+                        Catch::Contains("csv_options::classes"));
+  CHECK_THROWS_WITH(agd::data::load_csv(file, {.classes = 5}),
+                    Catch::Contains("the label is 2147483647, but there are 5 classes (0..4)"));
+  write_text(file, "1,2,99999999999\n");
+  CHECK_THROWS_WITH(agd::data::load_csv(file),
+                    Catch::Contains("line 1: the label (column 3) is \"99999999999\"") &&
+                        Catch::Contains("too large"));
+  const std::vector<float> values{1, 2};
+  const std::vector<std::int32_t> largest{0, std::numeric_limits<std::int32_t>::max()};
+  CHECK_THROWS_AS(agd::data::from_row_major(values, 1, largest), agd::data::dataset_error);
+  CHECK_THROWS_WITH(agd::data::from_row_major(values, 1, largest),
+                    Catch::Contains("the label of sample 1 is 2147483647"));
 }
