@@ -357,3 +357,22 @@ TEST_CASE(
   CHECK_THROWS_WITH(agd::data::from_row_major(values, 1, largest),
                     Catch::Contains("the label of sample 1 is 2147483647"));
 }
+
+TEST_CASE("predict: finite inputs that overflow the network are an error, not class 0 or NaN",
+          "[predict][errors]") {
+  Net net(8);
+  set_weights(net, 3);
+  Eigen::MatrixXf inputs = Eigen::MatrixXf::Random(6, 12);
+  inputs.col(10).setConstant(std::numeric_limits<float>::max());  // finite, but no sum of it is
+  CHECK_THROWS_AS(agd::predict(net, inputs), agd::non_finite_error);
+  CHECK_THROWS_WITH(agd::predict(net, inputs), Catch::StartsWith("agd::predict: the output") &&
+                                                   Catch::Contains("sample 10") &&
+                                                   Catch::Contains("preprocess"));
+  CHECK_THROWS_AS(agd::predict_probabilities(net, inputs), agd::non_finite_error);
+  CHECK_THROWS_WITH(
+      agd::predict_probabilities(net, inputs),
+      Catch::StartsWith("agd::predict_probabilities: the output") && Catch::Contains("sample 10"));
+  // The other samples are fine on their own.
+  CHECK(agd::predict(net, inputs.leftCols(10)).size() == 10);
+  CHECK(agd::predict_probabilities(net, inputs.leftCols(10)).allFinite());
+}
