@@ -125,6 +125,7 @@ TEST_CASE("save_weights: a reloaded model classifies raw inputs with the saved p
   per_channel.std = {60.0f, 70.0f, 1.0f};
   for (const auto& inputs :
        {agd::data::preprocessing::standardise(agd::data::compute_standardisation(train)),
+        agd::data::preprocessing::standardise(agd::data::compute_feature_standardisation(train)),
         agd::data::preprocessing::standardise(per_channel),
         agd::data::preprocessing::scale_to_sqrt_dim(), agd::data::preprocessing{}}) {
     const fs::path file = dir.path / "model.safetensors";
@@ -375,4 +376,62 @@ TEST_CASE("predict: finite inputs that overflow the network are an error, not cl
   // The other samples are fine on their own.
   CHECK(agd::predict(net, inputs.leftCols(10)).size() == 10);
   CHECK(agd::predict_probabilities(net, inputs.leftCols(10)).allFinite());
+}
+
+namespace {
+
+/// Four classes, one per quadrant: a Gaussian blob (std 0.45) around (+-1, +-1), so that both
+/// features are needed; the second feature is in other units (x 1000, offset 5000).
+agd::data::dataset quadrants(std::size_t count, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> noise(0.0f, 0.45f);
+  agd::data::dataset data;
+  data.classes = 4;
+  data.inputs.resize(2, Eigen::Index(count));
+  for (std::size_t j = 0; j < count; ++j) {
+    const int label = int(j % 4);
+    data.inputs(0, Eigen::Index(j)) = (label & 1 ? 1.0f : -1.0f) + noise(rng);
+    data.inputs(1, Eigen::Index(j)) = ((label & 2 ? 1.0f : -1.0f) + noise(rng)) * 1000.0f + 5000.0f;
+    data.labels.push_back(label);
+  }
+  return data;
+}
+
+/// The test accuracy of a small network trained with AGD for 3 epochs on inputs preprocessed
+/// with `inputs`, computed on the training set by `compute`.
+template <class Compute>
+double quadrant_accuracy(Compute compute) {
+  using Small = agd::Sequential<agd::Dense<2, 64>, agd::Sqrt2Relu, agd::Dense<64, 64>,
+                                agd::Sqrt2Relu, agd::Dense<64, 4>>;
+  agd::data::dataset train = quadrants(400, 1);
+  agd::data::dataset test = quadrants(600, 2);
+  const agd::data::preprocessing inputs = agd::data::preprocessing::standardise(compute(train));
+  inputs.apply(train);
+  inputs.apply(test);
+  Small net(32);
+  agd::AGD optimizer(net, {.seed = 1});
+  agd::train::fit_options options;
+  options.epochs = 3;
+  options.progress = false;
+  options.log = nullptr;
+  return agd::train::fit(net, optimizer, agd::CrossEntropyLoss{}, train, test, options)
+      .back()
+      .test_accuracy;
+}
+
+}  // namespace
+
+TEST_CASE("data: features in different units train far better standardised one by one",
+          "[data][training]") {
+  // One mean and std for all inputs leaves the first feature (spread 1 beside 1000) nearly
+  // constant, so only the second one's sign is learnt: about half right. Per feature, both
+  // are: about 95% (the best possible is 97%). Measured: 48.7% and 94.7%.
+  const double global = quadrant_accuracy(
+      [](const agd::data::dataset& train) { return agd::data::compute_standardisation(train); });
+  const double per_feature = quadrant_accuracy([](const agd::data::dataset& train) {
+    return agd::data::compute_feature_standardisation(train);
+  });
+  INFO("test accuracy: " << global << " one mean and std, " << per_feature << " per feature");
+  CHECK(per_feature > 0.85);
+  CHECK(global < 0.65);
 }
