@@ -435,3 +435,65 @@ TEST_CASE("data: features in different units train far better standardised one b
   CHECK(per_feature > 0.85);
   CHECK(global < 0.65);
 }
+
+TEST_CASE(
+    "checkpoint: a per-feature standardisation round-trips, and a resumed run with "
+    "other data is refused",
+    "[predict][checkpoint][resume]") {
+  agd_test::scratch_dir dir("agd_predict");
+  const fs::path file = dir.path / "run.safetensors";
+  Net net(4);
+  set_weights(net, 8);
+  agd::SGD<Net> optimizer(net, {.lr = 0.1});
+  agd::data::dataset train;
+  train.inputs = Eigen::MatrixXf::Random(6, 40);
+  train.inputs.row(2) = train.inputs.row(2) * 1000.0f;
+  train.inputs.row(4).array() += 50.0f;
+  train.labels.assign(40, 1);
+  const auto stats = agd::data::compute_feature_standardisation(train);
+  const auto inputs = agd::data::preprocessing::standardise(stats);
+  agd::io::save_checkpoint(file, net, optimizer, {.step = 3, .preprocessing = inputs});
+  Net loaded(4);
+  agd::SGD<Net> loaded_optimizer(loaded, {.lr = 0.1});
+  const agd::io::checkpoint_info info = agd::io::load_checkpoint(file, loaded, loaded_optimizer);
+  CHECK(info.preprocessing == inputs);  // every float exactly
+  CHECK(info.preprocessing.mean == stats.mean);
+  CHECK(info.preprocessing.std == stats.std);
+
+  // Resuming with the same training set passes; other data is refused by name, whatever kind
+  // of standardisation it differs in.
+  const auto same =
+      agd::data::preprocessing::standardise(agd::data::compute_feature_standardisation(train));
+  CHECK_NOTHROW(agd::data::check_resumed_preprocessing(info.preprocessing, same, file.string()));
+  agd::data::dataset other = train;
+  other.inputs.row(4).array() += 0.5f;
+  const auto shifted =
+      agd::data::preprocessing::standardise(agd::data::compute_feature_standardisation(other));
+  CHECK_THROWS_AS(
+      agd::data::check_resumed_preprocessing(info.preprocessing, shifted, file.string()),
+      agd::data::dataset_error);
+  CHECK_THROWS_WITH(
+      agd::data::check_resumed_preprocessing(info.preprocessing, shifted, file.string()),
+      Catch::StartsWith("agd: cannot resume from '" + file.string() + "'") &&
+          Catch::Contains("(channel or feature 4)") && Catch::Contains("not the data") &&
+          Catch::Contains("checkpoint_info::preprocessing"));
+  const auto global =
+      agd::data::preprocessing::standardise(agd::data::compute_standardisation(train));
+  CHECK_THROWS_WITH(
+      agd::data::check_resumed_preprocessing(info.preprocessing, global, file.string()),
+      Catch::Contains("6 means and stds") && Catch::Contains("one mean and std for every input"));
+  CHECK_THROWS_WITH(
+      agd::data::check_resumed_preprocessing(global, agd::data::preprocessing::scale_to_sqrt_dim(),
+                                             file.string()),
+      Catch::Contains("but the data given now is preprocessed with scale_to_sqrt_dim"));
+  CHECK_THROWS_WITH(
+      agd::data::check_resumed_preprocessing(
+          global, agd::data::preprocessing::standardise(agd::data::standardisation{0.3f, 0.2f}),
+          file.string()),
+      Catch::Contains("but the training data given now has mean 0.300000012 and std 0.200000003"));
+  // The checkpoint's own preprocessing applied to other data resumes (training on other data
+  // on purpose); so does a checkpoint that records none.
+  CHECK_NOTHROW(
+      agd::data::check_resumed_preprocessing(info.preprocessing, info.preprocessing, "f"));
+  CHECK_NOTHROW(agd::data::check_resumed_preprocessing(agd::data::preprocessing{}, shifted, "f"));
+}

@@ -21,6 +21,9 @@
 // adds "agd.inputs.mean" and "agd.inputs.std", each one value for every input, one per channel
 // (channel-major C, H, W inputs) or one per feature (a channel of one input),
 // comma-separated, written with 9 significant digits so that the floats come back exactly.
+//
+// A resumed run must give its inputs the preprocessing the checkpoint's weights were trained
+// with: check_resumed_preprocessing refuses statistics computed from other data.
 #pragma once
 
 #include <Eigen/Core>
@@ -320,5 +323,67 @@ struct preprocessing {
     }
   }
 };
+
+namespace detail {
+
+inline std::string describe_preprocessing(const preprocessing& p) {
+  switch (p.kind) {
+    case preprocessing::method::none:
+      return "no preprocessing";
+    case preprocessing::method::scale_to_sqrt_dim:
+      return "scale_to_sqrt_dim";
+    case preprocessing::method::standardise:
+      break;
+  }
+  return p.mean.size() == 1
+             ? std::string("one mean and std for every input")
+             : std::to_string(p.mean.size()) + " means and stds (one per channel or feature)";
+}
+
+}  // namespace detail
+
+/// For a resumed run: refuses, with dataset_error, a preprocessing computed from the data given
+/// now (`now`) that does not transform inputs as the one saved in the checkpoint (`saved`,
+/// checkpoint_info::preprocessing of `checkpoint`) does. The saved weights were trained on
+/// inputs transformed by `saved`; statistics computed from other data (another training set, a
+/// changed file) would shift and rescale every input under them without a word. Means and stds
+/// agree when they differ by at most 1e-5 of the saved std: the same data on another CPU may
+/// round the sums differently, other data gives other statistics.
+///
+/// To go on training on other data on purpose, preprocess it with `saved` itself (not with
+/// statistics computed from it): then `now` is `saved` and this check passes. A checkpoint that
+/// records no preprocessing (saved without one, or written elsewhere) has nothing to compare
+/// with, and is accepted.
+inline void check_resumed_preprocessing(const preprocessing& saved, const preprocessing& now,
+                                        const std::string& checkpoint) {
+  if (saved.kind == preprocessing::method::none) return;
+  const std::string start =
+      "agd: cannot resume from '" + checkpoint + "': its weights were trained on inputs ";
+  const std::string what_to_do =
+      "; resume with the training data the checkpoint was saved with, or, to train on other "
+      "data on purpose, preprocess it with the checkpoint's own preprocessing "
+      "(checkpoint_info::preprocessing) rather than statistics computed from it";
+  if (saved.kind != now.kind || saved.mean.size() != now.mean.size())
+    throw dataset_error(start + "preprocessed with " + detail::describe_preprocessing(saved) +
+                        ", but the data given now is preprocessed with " +
+                        detail::describe_preprocessing(now) + what_to_do);
+  constexpr float tolerance = 1e-5f;
+  for (std::size_t c = 0; c < saved.mean.size(); ++c) {
+    const float allowed = tolerance * saved.std[c];
+    if (std::fabs(saved.mean[c] - now.mean[c]) <= allowed &&
+        std::fabs(saved.std[c] - now.std[c]) <= allowed)
+      continue;
+    char numbers[256];
+    std::snprintf(numbers, sizeof numbers,
+                  "standardised with mean %.9g and std %.9g, but the training data given now has "
+                  "mean %.9g and std %.9g",
+                  double(saved.mean[c]), double(saved.std[c]), double(now.mean[c]),
+                  double(now.std[c]));
+    const std::string where =
+        saved.mean.size() == 1 ? std::string() : " (channel or feature " + std::to_string(c) + ")";
+    throw dataset_error(start + numbers + where + ": it is not the data the run was trained on" +
+                        what_to_do);
+  }
+}
 
 }  // namespace agd::data
