@@ -332,7 +332,13 @@ TEST_CASE(
   CHECK(tiny.inputs(0, 1) > 0.0f);  // a denormal, 1e-40 to 5 digits
   CHECK(tiny.inputs(0, 1) == Approx(1e-40).epsilon(1e-4));
   CHECK(tiny.inputs(1, 1) == 0.0f);
-  for (const char* huge : {"1e39", "-1e39", "1e5000"}) {
+  // Where the first digit stands counts, not only the exponent.
+  write_text(file, "0.00001e-41,123456e-60,0\n");
+  const agd::data::dataset shifted = agd::data::load_csv(file);
+  CHECK(shifted.inputs(0, 0) == 0.0f);
+  CHECK(shifted.inputs(1, 0) == 0.0f);
+  for (const char* huge :
+       {"1e39", "-1e39", "1e5000", "0.001e42", "340282366920938463463374607431768211456"}) {
     INFO(huge);
     write_text(file, "1,2,0\n3," + std::string(huge) + ",1\n");
     CHECK_THROWS_WITH(agd::data::load_csv(file),

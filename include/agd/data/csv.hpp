@@ -77,16 +77,16 @@ inline void split_fields(std::string_view line, char delimiter,
 inline bool magnitude_below_one(std::string_view field) {
   std::size_t at = 0;
   if (at < field.size() && (field[at] == '-' || field[at] == '+')) ++at;
-  long long order = 0;  // the power of ten of the first nonzero digit, before the exponent
-  bool found = false;
-  long long integer_digits = 0;
+  bool found = false;            // a nonzero digit
+  long long integer_digits = 0;  // from the first nonzero one
   for (; at < field.size() && field[at] >= '0' && field[at] <= '9'; ++at) {
     if (found || field[at] != '0') {
       found = true;
       integer_digits = std::min(integer_digits + 1, 1'000'000'000LL);
     }
   }
-  order = integer_digits - 1;
+  // The power of ten of the first nonzero digit, before the exponent.
+  long long order = integer_digits - 1;
   if (at < field.size() && field[at] == '.') {
     ++at;
     for (long long place = 1; at < field.size() && field[at] >= '0' && field[at] <= '9'; ++at) {
