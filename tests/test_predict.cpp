@@ -502,4 +502,8 @@ TEST_CASE(
   CHECK_NOTHROW(
       agd::data::check_resumed_preprocessing(info.preprocessing, info.preprocessing, "f"));
   CHECK_NOTHROW(agd::data::check_resumed_preprocessing(agd::data::preprocessing{}, shifted, "f"));
+  auto broken = shifted;
+  broken.std.pop_back();
+  CHECK_THROWS_WITH(agd::data::check_resumed_preprocessing(info.preprocessing, broken, "f"),
+                    Catch::Contains("6 means but 5 stds"));
 }

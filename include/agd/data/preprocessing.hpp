@@ -356,6 +356,12 @@ inline std::string describe_preprocessing(const preprocessing& p) {
 /// with, and is accepted.
 inline void check_resumed_preprocessing(const preprocessing& saved, const preprocessing& now,
                                         const std::string& checkpoint) {
+  for (const preprocessing* p : {&saved, &now})
+    if (p->mean.size() != p->std.size())
+      throw std::invalid_argument("agd::data::check_resumed_preprocessing: a preprocessing with " +
+                                  std::to_string(p->mean.size()) + " means but " +
+                                  std::to_string(p->std.size()) +
+                                  " stds; build it with preprocessing::standardise");
   if (saved.kind == preprocessing::method::none) return;
   const std::string start =
       "agd: cannot resume from '" + checkpoint + "': its weights were trained on inputs ";
