@@ -51,6 +51,8 @@ double train(Net& net, Opt& optimizer, const examples::prepared_data& data, cons
   if (!s.resume.empty()) {
     // Every rank reads the file (on several machines: a shared file system, or a copy on each).
     const auto info = agd::io::load_checkpoint(s.resume, net, optimizer);
+    // Other data standardises otherwise than the weights were trained on: refuse it.
+    agd::data::check_resumed_preprocessing(info.preprocessing, data.inputs, s.resume);
     options.resume = agd::train::training_position::from_metadata(info.extra);
     if (ranks.rank() == 0)
       std::cerr << "resumed from " << s.resume << " at epoch " << options.resume->epoch << ", step "

@@ -64,6 +64,8 @@ double run_training(Model& net, Opt& optimizer, const prepared_data& data, const
   if (!s.resume.empty()) {
     const auto info = agd::io::load_checkpoint(s.resume, net, optimizer);
     check_resumed_settings(info.extra, s);
+    // Other data (another --data) standardises otherwise than the weights were trained on.
+    agd::data::check_resumed_preprocessing(info.preprocessing, data.inputs, s.resume);
     options.resume = agd::train::training_position::from_metadata(info.extra);
     const agd::train::training_position& at = *options.resume;
     if (at.epoch > options.epochs) {

@@ -19,12 +19,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    // Load the data (the label is the last column) and standardise it by the training set.
+    // Load the data (the label is the last column) and standardise each feature by the
+    // training set: features come in units of their own.
     agd::data::dataset train = agd::data::load_csv(argv[1]);
     const agd::data::dataset raw_test = agd::data::load_csv(argv[2]);
     agd::data::dataset test = raw_test;
     const auto inputs =
-        agd::data::preprocessing::standardise(agd::data::compute_standardisation(train));
+        agd::data::preprocessing::standardise(agd::data::compute_feature_standardisation(train));
     inputs.apply(train);
     inputs.apply(test);
 

@@ -503,6 +503,14 @@ TEST_CASE("checkpoint: a writer killed mid-write leaves the previous checkpoint 
     if (entry.path().filename().string().starts_with(prefix)) temporaries.push_back(entry.path());
   REQUIRE(temporaries.size() == 1);
   CHECK(fs::file_size(temporaries.front()) < old_bytes.size());
+
+  // The next save of the same file removes the dead writer's temporary.
+  agd::io::save_checkpoint(file, loaded, loaded_optimizer, {.step = 3});
+  CHECK_FALSE(fs::exists(temporaries.front()));
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir.path))
+    left.push_back(entry.path().filename().string());
+  CHECK(left == std::vector<std::string>{file.filename().string()});
 }
 
 TEST_CASE("checkpoint: a FIFO or directory is refused as the target, a symbolic link followed",

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <span>
 #include <string>
@@ -16,6 +17,7 @@
 #include "agd/data/batches.hpp"
 #include "agd/data/dataset.hpp"
 #include "agd/data/idx.hpp"
+#include "agd/data/preprocessing.hpp"
 #include "fashion_mnist_data.hpp"
 #include "scratch_dir.hpp"
 #include "skip.hpp"
@@ -177,8 +179,67 @@ TEST_CASE("data: standardisation is over all pixels with population std", "[data
   CHECK(data.inputs(1, 1) == Approx(1.0f / std::sqrt(0.5f)));
   CHECK(data.inputs(1, 0) == Approx(0.0f).margin(1e-7));
 
-  CHECK_THROWS_AS(agd::data::apply({0.5f, 0.0f}, data), std::invalid_argument);
+  CHECK_THROWS_AS(agd::data::apply(agd::data::standardisation{0.5f, 0.0f}, data),
+                  std::invalid_argument);
   CHECK_THROWS_AS(agd::data::compute_standardisation(dataset{}), std::invalid_argument);
+}
+
+TEST_CASE("data: per-feature standardisation gives every feature mean 0 and std 1", "[data]") {
+  // Three features in units far apart, and a constant one: 5 samples.
+  dataset data;
+  data.inputs.resize(4, 5);
+  data.inputs << 1.0f, 2.0f, 3.0f, 4.0f, 5.0f,      // mean 3, population variance 2
+      1000.0f, 3000.0f, 5000.0f, 7000.0f, 9000.0f,  // mean 5000, variance 8e6
+      -0.01f, 0.01f, -0.01f, 0.01f, 0.0f,           // mean 0, variance 0.00008
+      7.0f, 7.0f, 7.0f, 7.0f, 7.0f;                 // constant
+  data.labels = {0, 1, 0, 1, 0};
+  const agd::data::feature_standardisation stats = agd::data::compute_feature_standardisation(data);
+  REQUIRE(stats.mean.size() == 4);
+  REQUIRE(stats.std.size() == 4);
+  CHECK(stats.mean[0] == Approx(3.0f));
+  CHECK(stats.std[0] == Approx(std::sqrt(2.0f)));
+  CHECK(stats.mean[1] == Approx(5000.0f));
+  CHECK(stats.std[1] == Approx(std::sqrt(8e6f)));
+  CHECK(stats.mean[2] == Approx(0.0f).margin(1e-9));
+  CHECK(stats.std[2] == Approx(std::sqrt(0.00008f)));
+  CHECK(stats.mean[3] == 7.0f);
+  CHECK(stats.std[3] == 1.0f);  // a constant feature becomes 0, not a division by zero
+
+  agd::data::apply(stats, data);
+  for (Eigen::Index f = 0; f < 3; ++f) {
+    INFO("feature " << f);
+    const Eigen::ArrayXf values = data.inputs.row(f).transpose().array();
+    CHECK(values.mean() == Approx(0.0f).margin(1e-6));
+    CHECK(std::sqrt(values.square().mean()) == Approx(1.0f).epsilon(1e-5));
+  }
+  CHECK(data.inputs(0, 0) == Approx(-2.0f / std::sqrt(2.0f)));
+  CHECK(data.inputs(1, 4) == Approx(4000.0f / std::sqrt(8e6f)));
+  CHECK(data.inputs.row(3).isZero());
+
+  // The same through agd::data::preprocessing, which a checkpoint stores.
+  dataset again;
+  again.inputs = Eigen::MatrixXf::Random(4, 9) * 50.0f;
+  again.inputs.row(1).array() += 1000.0f;
+  const auto inputs =
+      agd::data::preprocessing::standardise(agd::data::compute_feature_standardisation(again));
+  CHECK(inputs.mean.size() == 4);
+  inputs.apply(again);
+  for (Eigen::Index f = 0; f < 4; ++f) {
+    INFO("feature " << f);
+    // Float rounding of values near 1000 (eps 6e-5) divided by a std near 29: a few 1e-6.
+    CHECK(again.inputs.row(f).mean() == Approx(0.0f).margin(1e-4));
+    CHECK(std::sqrt(again.inputs.row(f).squaredNorm() / 9.0f) == Approx(1.0f).epsilon(1e-5));
+  }
+
+  CHECK_THROWS_AS(agd::data::compute_feature_standardisation(dataset{}), std::invalid_argument);
+  dataset with_inf = data;
+  with_inf.inputs(2, 3) = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(agd::data::compute_feature_standardisation(with_inf),
+                    Catch::Contains("feature 2 of the training set"));
+  dataset wider;
+  wider.inputs = Eigen::MatrixXf::Zero(5, 2);
+  CHECK_THROWS_WITH(agd::data::apply(stats, wider),
+                    Catch::Contains("4 means and 4 stds for inputs of 5 features"));
 }
 
 TEST_CASE("data: scale_to_sqrt_dim gives every input norm sqrt(d0) and leaves zeros", "[data]") {

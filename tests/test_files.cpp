@@ -9,6 +9,8 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -172,4 +174,41 @@ TEST_CASE("files: a FIFO to read is refused at once, not waited on", "[files]") 
   kept.keep_existing_rows_before(3);
   kept.save();
   CHECK(read_file(dir.path / "old.csv") == "epoch,x\n1,a\n2,b\n");
+}
+
+TEST_CASE("files: a write removes the temporaries that dead writers of the same file left",
+          "[files]") {
+  agd_test::scratch_dir dir("agd_files");
+  // A PID that belonged to a process that has exited: a child's, once it has been reaped.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);
+  const std::string dead = std::to_string(child);
+  const std::string alive = std::to_string(::getpid());
+
+  // What a writer killed midway leaves: the destination's name, ".tmp.", its PID, ".", a count.
+  write_text(dir.path / ("run.csv.tmp." + dead + ".0"), "half written by a killed run");
+  write_text(dir.path / ("run.csv.tmp." + dead + ".17"), "another");
+  // Not ours to remove: a live process's temporary (this one's, and init's), another
+  // destination's, names that only look like ours, and a directory.
+  const std::vector<std::string> kept{"other.csv.tmp." + dead + ".0",
+                                      "run.csv.tmp",
+                                      "run.csv.tmp." + alive + ".5",
+                                      "run.csv.tmp.1.0",
+                                      "run.csv.tmp." + dead + ".0.bak",
+                                      "run.csv.tmp." + dead + ".x",
+                                      "run.csv.tmp." + dead,
+                                      "xrun.csv.tmp." + dead + ".0"};
+  for (const auto& name : kept) write_text(dir.path / name, "keep me");
+  fs::create_directory(dir.path / ("run.csv.tmp." + dead + ".3"));
+
+  agd::io::csv_table(dir.path / "run.csv", "epoch").save();
+  std::vector<std::string> expected = kept;
+  expected.push_back("run.csv");
+  expected.push_back("run.csv.tmp." + dead + ".3");
+  std::sort(expected.begin(), expected.end());
+  CHECK(names_in(dir.path) == expected);
+  for (const auto& name : kept) CHECK(read_file(dir.path / name) == "keep me");
+  CHECK(read_file(dir.path / "run.csv") == "epoch\n");
 }

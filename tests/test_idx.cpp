@@ -278,3 +278,25 @@ TEST_CASE("idx: encode_idx rejects inconsistent arrays", "[idx]") {
   CHECK_THROWS_AS(agd::data::encode_idx(idx_array{{2, 2}, {1, 2, 3}}), std::invalid_argument);
   CHECK_THROWS_AS(agd::data::encode_idx(idx_array{{}, {}}), std::invalid_argument);
 }
+
+TEST_CASE("idx: a gzip file that inflates past what its header declares is refused early",
+          "[idx]") {
+  const scratch_dir dir;
+  // The header declares 3x2x4 = 24 data bytes after its 16 bytes; 8 MiB of zeros follow.
+  std::vector<std::uint8_t> bytes = agd::data::encode_idx(small_images());
+  bytes.resize(bytes.size() + (std::size_t{8} << 20), 0);
+  const fs::path file = dir.path / "bomb.gz";
+  agd::data::write_file(file, bytes, true);
+  REQUIRE(fs::file_size(file) < 64 * 1024);
+  const std::string message = read_error(file);
+  CHECK_THAT(message, Catch::Contains(file.string()));
+  CHECK_THAT(message, Catch::Contains("decompresses to more than its header declares (3x2x4 = 24 "
+                                      "data bytes after the 16-byte header)"));
+  // Inflating stopped one byte past the declared size, instead of going through 8 MiB.
+  CHECK_THAT(message, Catch::Contains("stopped after 41 bytes"));
+
+  // Exactly the declared size still reads.
+  bytes.resize(16 + 24);
+  agd::data::write_file(file, bytes, true);
+  CHECK(agd::data::read_idx(file).data == small_images().data);
+}

@@ -183,6 +183,27 @@ def check_resume_with_other_settings(c):
              f"exit {rc}:\n{out[-1500:]}")
 
 
+def check_resume_with_other_data(c):
+    checkpoint = c.path("data.safetensors")
+    rc, out = c.run("--epochs", "1", "--checkpoint", checkpoint)
+    c.expect("a run to resume succeeds", rc == 0, f"exit {rc}:\n{out[-1500:]}")
+    # As many training images (so fit's size check passes), each pixel halved: another mean
+    # and std, which the checkpoint's weights were not trained on.
+    other = c.path("other_data")
+    shutil.copytree(c.data, other)
+    images = os.path.join(other, "train-images-idx3-ubyte")
+    with open(images, "rb") as f:
+        blob = f.read()
+    with open(images, "wb") as f:
+        f.write(blob[:16] + bytes(p // 2 for p in blob[16:]))
+    c.expect_error("resuming on other training data is refused",
+                   c.run("--epochs", "2", "--resume", checkpoint, data=other),
+                   "cannot resume from", "not the data the run was trained on")
+    rc, out = c.run("--epochs", "2", "--resume", checkpoint)
+    c.expect("resuming on the same data continues", rc == 0 and "epoch 2:" in out,
+             f"exit {rc}:\n{out[-1500:]}")
+
+
 def check_fifo_reads_do_not_hang(c):
     checkpoint = c.path("for_fifo.safetensors")
     rc, out = c.run("--epochs", "1", "--checkpoint", checkpoint)
@@ -241,7 +262,7 @@ def check_data_paths(c):
 
 
 CHECKS = [check_paths_that_are_not_regular_files, check_symlinks_are_followed,
-          check_resume_past_the_end, check_resume_with_other_settings,
+          check_resume_past_the_end, check_resume_with_other_settings, check_resume_with_other_data,
           check_fifo_reads_do_not_hang, check_failing_early, check_flags_are_validated,
           check_data_paths]
 

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 
@@ -38,12 +39,20 @@ inline dataset from_row_major(std::span<const float> values, std::size_t feature
                         " features; check the feature count and that "
                         "the arrays belong together");
   if (classes < 0) throw dataset_error(who + "classes is negative");
-  for (std::size_t i = 0; i < labels.size(); ++i)
+  for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0 || (classes > 0 && labels[i] >= classes))
       throw dataset_error(who + "the label of sample " + std::to_string(i) + " is " +
                           std::to_string(labels[i]) + ", outside 0.." +
                           (classes > 0 ? std::to_string(classes - 1) : std::string("")) +
                           "; labels are class indices from 0");
+    // Without `classes` the class count is one more than the largest label, which must itself
+    // be an int.
+    if (classes == 0 && labels[i] == std::numeric_limits<std::int32_t>::max())
+      throw dataset_error(who + "the label of sample " + std::to_string(i) + " is " +
+                          std::to_string(labels[i]) +
+                          ", so the classes would number one more, which no int holds; labels "
+                          "are class indices from 0: check the labels, or pass `classes`");
+  }
   for (std::size_t k = 0; k < values.size(); ++k)
     if (!std::isfinite(values[k]))
       throw dataset_error(who + "feature " + std::to_string(k % features) + " of sample " +

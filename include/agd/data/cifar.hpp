@@ -1,5 +1,6 @@
-// Reader for the binary versions of CIFAR-10 and CIFAR-100, per-channel standardisation and the
-// random-crop / horizontal-flip augmentation used for them in the AGD paper's experiments.
+// Reader for the binary versions of CIFAR-10 and CIFAR-100 and the random-crop /
+// horizontal-flip augmentation used for them in the AGD paper's experiments (their per-channel
+// standardisation is in preprocessing.hpp, included here).
 //
 // A CIFAR-10 record is 1 label byte then 3072 pixel bytes; a CIFAR-100 record is 2 label bytes
 // (coarse, then fine) then 3072 pixel bytes. The pixels are 1024 red, then 1024 green, then 1024
@@ -34,6 +35,9 @@
 #include "agd/data/batches.hpp"
 #include "agd/data/dataset.hpp"
 #include "agd/data/file_bytes.hpp"
+// channel_standardisation, compute_channel_standardisation and apply(channel_standardisation)
+// were defined here; they are in preprocessing.hpp, and come with this header as before.
+#include "agd/data/preprocessing.hpp"
 
 namespace agd::data {
 
@@ -347,79 +351,6 @@ inline dataset load_cifar(const std::filesystem::path& dir, split which, cifar_k
     contents[f] = {};  // release the bytes as soon as they are decoded
   }
   return result;
-}
-
-// Per-channel mean and standard deviation, as torchvision's Normalize(mean, std) applies them to
-// colour images. Entries at and after `channels` are unused (mean 0, std 1).
-struct channel_standardisation {
-  std::array<float, 3> mean{0.0f, 0.0f, 0.0f};
-  std::array<float, 3> std{1.0f, 1.0f, 1.0f};
-  std::size_t channels = 3;
-};
-
-namespace detail {
-
-// Rows per channel plane, after checking that the inputs split into `channels` planes.
-inline Eigen::Index channel_plane_rows(const char* function, Eigen::Index rows,
-                                       std::size_t channels) {
-  if (channels < 1 || channels > 3) {
-    throw std::invalid_argument(std::string("agd: ") + function + ": " + std::to_string(channels) +
-                                " channels; 1 to 3 are supported");
-  }
-  if (rows == 0 || rows % static_cast<Eigen::Index>(channels) != 0) {
-    throw std::invalid_argument(std::string("agd: ") + function + ": inputs of " +
-                                std::to_string(rows) + " rows do not split into " +
-                                std::to_string(channels) +
-                                " equal channel planes; the inputs must be channel-major (C, H, "
-                                "W), as read_cifar_file and load_cifar give them");
-  }
-  return rows / static_cast<Eigen::Index>(channels);
-}
-
-}  // namespace detail
-
-// Mean and population standard deviation of each channel over every pixel of every image of the
-// training set (inputs in C, H, W order). Accumulates in double, two passes.
-inline channel_standardisation compute_channel_standardisation(const dataset& train,
-                                                               std::size_t channels = 3) {
-  const Eigen::Index plane =
-      detail::channel_plane_rows("compute_channel_standardisation", train.inputs.rows(), channels);
-  if (train.inputs.cols() == 0) {
-    throw std::invalid_argument(
-        "agd: compute_channel_standardisation: the dataset is empty; load the training set first");
-  }
-  channel_standardisation stats;
-  stats.channels = channels;
-  const double count = static_cast<double>(plane) * static_cast<double>(train.inputs.cols());
-  for (std::size_t c = 0; c < channels; ++c) {
-    const auto values =
-        train.inputs.middleRows(static_cast<Eigen::Index>(c) * plane, plane).cast<double>();
-    const double mean = values.sum() / count;
-    const double variance = (values.array() - mean).square().sum() / count;
-    stats.mean[c] = static_cast<float>(mean);
-    stats.std[c] = static_cast<float>(std::sqrt(variance));
-  }
-  return stats;
-}
-
-// x -> (x - mean[c]) / std[c] for every input value of channel c.
-inline void apply(const channel_standardisation& stats, dataset& data) {
-  const Eigen::Index plane = detail::channel_plane_rows("apply(channel_standardisation)",
-                                                        data.inputs.rows(), stats.channels);
-  for (std::size_t c = 0; c < stats.channels; ++c) {
-    if (!(stats.std[c] > 0.0f) || !std::isfinite(stats.std[c]) || !std::isfinite(stats.mean[c])) {
-      throw std::invalid_argument(
-          "agd: apply(channel_standardisation): std must be positive and finite and mean finite, "
-          "got mean " +
-          std::to_string(stats.mean[c]) + " std " + std::to_string(stats.std[c]) + " for channel " +
-          std::to_string(c) +
-          "; a channel that is constant over the training set cannot be standardised");
-    }
-  }
-  for (std::size_t c = 0; c < stats.channels; ++c) {
-    auto values = data.inputs.middleRows(static_cast<Eigen::Index>(c) * plane, plane).array();
-    values = (values - stats.mean[c]) / stats.std[c];
-  }
 }
 
 // The augmentation of the paper's CIFAR experiments (torchvision's RandomCrop(size, padding)

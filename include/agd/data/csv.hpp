@@ -4,14 +4,17 @@
 //   agd::data::dataset data = agd::data::load_csv("iris.csv");                // label last
 //   auto other = agd::data::load_csv("d.csv", {.label_column = 0, .delimiter = ';'});
 //
-// A first line that is not all numbers is taken as a header and skipped (or say so with
-// `header`). Empty lines and a '\r' before the newline (Windows files) are ignored; fields may
-// have spaces around them; quoted fields are not supported (the values are numbers).
+// A first line none of whose fields is a number is taken as a header and skipped (or say so
+// with `header`); a first line of numbers with one bad field is a damaged sample and an error,
+// never silently dropped as a header. A UTF-8 byte-order mark at the start is skipped. Lines end
+// with \n, \r\n or a lone \r (old Mac files); empty lines are ignored; fields may have spaces
+// around them; quoted fields are not supported (the values are numbers).
 //
 // Checked like the IDX reader checks its files, trusting nothing: every line has as many fields
-// as the first; every feature is a finite number and nothing else (no trailing text); every
-// label is a whole non-negative number below `classes`. Every error is a dataset_error naming
-// the file, the line, the column, what is there and what to do.
+// as the first; every feature is a finite number and nothing else (no trailing text; a number
+// too small for a float becomes 0 or a denormal, as a float conversion makes it, one too large
+// is an error); every label is a whole non-negative number below `classes`. Every error is a
+// dataset_error naming the file, the line, the column, what is there and what to do.
 #pragma once
 
 #include <Eigen/Core>
@@ -67,11 +70,61 @@ inline void split_fields(std::string_view line, char delimiter,
   }
 }
 
-/// The whole field as a float, or false.
-inline bool parse_float(std::string_view field, float& value) {
+/// Whether a field that std::from_chars matched whole but found outside a float's range is
+/// below 1 in magnitude (so it underflows to zero) rather than above (so it overflows). Counts
+/// where the first significant digit stands, with the exponent; saturating, so that no length
+/// of digits or exponent can overflow the count.
+inline bool magnitude_below_one(std::string_view field) {
+  std::size_t at = 0;
+  if (at < field.size() && (field[at] == '-' || field[at] == '+')) ++at;
+  bool found = false;            // a nonzero digit
+  long long integer_digits = 0;  // from the first nonzero one
+  for (; at < field.size() && field[at] >= '0' && field[at] <= '9'; ++at) {
+    if (found || field[at] != '0') {
+      found = true;
+      integer_digits = std::min(integer_digits + 1, 1'000'000'000LL);
+    }
+  }
+  // The power of ten of the first nonzero digit, before the exponent.
+  long long order = integer_digits - 1;
+  if (at < field.size() && field[at] == '.') {
+    ++at;
+    for (long long place = 1; at < field.size() && field[at] >= '0' && field[at] <= '9'; ++at) {
+      if (!found && field[at] != '0') {
+        found = true;
+        order = -place;
+      }
+      place = std::min(place + 1, 1'000'000'000LL);
+    }
+  }
+  long long exponent = 0;
+  if (at < field.size() && (field[at] == 'e' || field[at] == 'E')) {
+    ++at;
+    const bool negative = at < field.size() && field[at] == '-';
+    if (at < field.size() && (field[at] == '-' || field[at] == '+')) ++at;
+    for (; at < field.size() && field[at] >= '0' && field[at] <= '9'; ++at)
+      exponent = std::min(exponent * 10 + (field[at] - '0'), 1'000'000'000'000LL);
+    if (negative) exponent = -exponent;
+  }
+  return order + exponent < 0;
+}
+
+enum class number_status { ok, not_a_number, too_large };
+
+/// The whole field as a float. A number too small for a float is 0 or a denormal, as a
+/// float conversion makes it (std::from_chars calls a result that rounds to zero out of range,
+/// but it is what the number is as a float); one too large for a float is too_large.
+inline number_status parse_float(std::string_view field, float& value) {
   if (!field.empty() && field.front() == '+') field.remove_prefix(1);  // from_chars refuses '+'
-  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
-  return !field.empty() && error == std::errc() && end == field.data() + field.size();
+  if (field.empty()) return number_status::not_a_number;
+  const char* const end = field.data() + field.size();
+  const auto [stop, error] = std::from_chars(field.data(), end, value);
+  if (stop != end || (error != std::errc() && error != std::errc::result_out_of_range))
+    return number_status::not_a_number;
+  if (error == std::errc()) return number_status::ok;
+  if (!magnitude_below_one(field)) return number_status::too_large;
+  value = field.front() == '-' ? -0.0f : 0.0f;  // below half the smallest denormal
+  return number_status::ok;
 }
 
 /// The field shown in a message: quoted, and cut if long.
@@ -96,6 +149,15 @@ inline dataset parse_csv(std::string_view text, const csv_options& options = {},
     throw fail(0, "the delimiter cannot be a newline, a quote or NUL");
   if (options.classes < 0) throw fail(0, "csv_options::classes is negative");
 
+  // A UTF-8 byte-order mark is an encoding marker, not text: left in, it would turn the first
+  // field into something that is not a number and the first sample into a "header".
+  constexpr std::string_view utf8_mark = "\xEF\xBB\xBF";
+  if (text.starts_with(utf8_mark)) text.remove_prefix(utf8_mark.size());
+  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF"))
+    throw fail(0,
+               "it starts with a UTF-16 byte-order mark, so it is UTF-16 text; save it as "
+               "UTF-8 (or ASCII) and read it again");
+
   dataset data;
   std::vector<float> values;  // row-major, one sample after another
   std::vector<std::string_view> fields;
@@ -105,13 +167,23 @@ inline dataset parse_csv(std::string_view text, const csv_options& options = {},
   bool first_line = true;
   std::int32_t largest_label = -1;
   while (!text.empty()) {
-    const std::size_t end = text.find('\n');
+    // A line ends at \n, \r\n or a lone \r: files from every platform, none read as one line.
+    const std::size_t end = text.find_first_of("\r\n");
     std::string_view line = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    std::size_t line_end_bytes = 0;
+    if (end != std::string_view::npos)
+      line_end_bytes = text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n' ? 2 : 1;
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + line_end_bytes);
     ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (detail::trim_spaces(line).empty()) continue;
     detail::split_fields(line, options.delimiter, fields);
+    // On the first line, say how to declare a header: a detected one needs every field to be
+    // something other than a number, and this line has numbers.
+    const std::string header_hint =
+        first_line && options.header == csv_options::header_line::detect
+            ? "; if line " + std::to_string(line_number) +
+                  " is a header, say so with csv_options::header = header_line::yes"
+            : std::string();
     if (first_line) {
       first_line = false;
       columns = fields.size();
@@ -128,10 +200,15 @@ inline dataset parse_csv(std::string_view text, const csv_options& options = {},
                                     " does not exist in a line of " + std::to_string(columns) +
                                     " fields");
       label_at = static_cast<std::size_t>(column);
+      // Detected only when no field is a number: a line of numbers with one bad field is a
+      // damaged sample, which must be reported, not dropped as a header.
       bool header = options.header == csv_options::header_line::yes;
       if (options.header == csv_options::header_line::detect) {
+        header = true;
         float ignored = 0;
-        for (const auto field : fields) header = header || !detail::parse_float(field, ignored);
+        for (const auto field : fields)
+          header =
+              header && detail::parse_float(field, ignored) == detail::number_status::not_a_number;
       }
       if (header) continue;
     }
@@ -142,33 +219,55 @@ inline dataset parse_csv(std::string_view text, const csv_options& options = {},
                                   "damaged file?)");
     for (std::size_t c = 0; c < columns; ++c) {
       const std::string_view field = fields[c];
+      const std::string column = std::to_string(c + 1);
       if (c == label_at) {
         std::int32_t label = 0;
         const auto [end_of_label, error] =
             std::from_chars(field.data(), field.data() + field.size(), label);
-        if (field.empty() || error != std::errc() || end_of_label != field.data() + field.size() ||
-            label < 0)
-          throw fail(line_number, "the label (column " + std::to_string(c + 1) + ") is " +
+        const bool whole = !field.empty() && end_of_label == field.data() + field.size();
+        if (whole && error == std::errc::result_out_of_range)
+          throw fail(line_number,
+                     "the label (column " + column + ") is " + detail::shown_field(field) +
+                         ", too large for a class index (at most 2147483646); is the label "
+                         "column right (csv_options::label_column)?" +
+                         header_hint);
+        if (!whole || error != std::errc() || label < 0)
+          throw fail(line_number, "the label (column " + column + ") is " +
                                       detail::shown_field(field) +
                                       ", not a class index (a whole number from 0); is the "
-                                      "label column right (csv_options::label_column)?");
+                                      "label column right (csv_options::label_column)?" +
+                                      header_hint);
         if (options.classes > 0 && label >= options.classes)
           throw fail(line_number, "the label is " + std::to_string(label) + ", but there are " +
                                       std::to_string(options.classes) + " classes (0.." +
-                                      std::to_string(options.classes - 1) + ")");
+                                      std::to_string(options.classes - 1) + "): column " + column +
+                                      " holds a class the data set should not have, or "
+                                      "csv_options::classes is too small");
+        // Without `classes` the class count is one more than the largest label, which must
+        // itself be an int.
+        if (options.classes == 0 && label == std::numeric_limits<std::int32_t>::max())
+          throw fail(line_number, "the label (column " + column + ") is " + std::to_string(label) +
+                                      ", so the classes would number one more, which no int "
+                                      "holds; is the label column right "
+                                      "(csv_options::label_column)? Otherwise set "
+                                      "csv_options::classes");
         largest_label = std::max(largest_label, label);
         data.labels.push_back(label);
         continue;
       }
       float value = 0;
-      if (!detail::parse_float(field, value))
-        throw fail(line_number, "column " + std::to_string(c + 1) + " is " +
-                                    detail::shown_field(field) +
+      const detail::number_status status = detail::parse_float(field, value);
+      if (status == detail::number_status::not_a_number)
+        throw fail(line_number, "column " + column + " is " + detail::shown_field(field) +
                                     ", not a number (features must be numbers; a header is "
-                                    "allowed only on the first line)");
+                                    "allowed only on the first line" +
+                                    header_hint + ")");
+      if (status == detail::number_status::too_large)
+        throw fail(line_number, "column " + column + " is " + detail::shown_field(field) +
+                                    ", a number too large for a float (the largest is about "
+                                    "3.4e38); rescale that feature in the file");
       if (!std::isfinite(value))
-        throw fail(line_number, "column " + std::to_string(c + 1) + " is " +
-                                    detail::shown_field(field) +
+        throw fail(line_number, "column " + column + " is " + detail::shown_field(field) +
                                     "; the network can only learn from finite numbers: fix or "
                                     "drop the sample");
       values.push_back(value);

@@ -127,80 +127,89 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& fi
   return bytes;
 }
 
-// Inflates a gzip file held in memory. Concatenated gzip members (which gzip itself accepts) are
-// decoded one after another; anything else after the last member is an error, since a reader that
-// silently ignored it could hide a damaged file.
-inline std::vector<std::uint8_t> gunzip(const std::filesystem::path& file,
-                                        const std::vector<std::uint8_t>& compressed) {
-  std::vector<std::uint8_t> out;
-  // The gzip trailer stores the uncompressed size mod 2^32: a good first guess for the buffer.
-  if (compressed.size() >= 18) {
-    const std::size_t n = compressed.size();
-    const std::uint32_t size_hint =
-        std::uint32_t{compressed[n - 4]} | std::uint32_t{compressed[n - 3]} << 8 |
-        std::uint32_t{compressed[n - 2]} << 16 | std::uint32_t{compressed[n - 1]} << 24;
-    // A damaged trailer could claim gigabytes; deflate cannot expand by more than ~1032x.
-    out.reserve(std::min<std::size_t>(size_hint, 1032 * compressed.size()));
-  }
-
-  z_stream stream{};
-  // 16 + MAX_WBITS: expect a gzip wrapper (not zlib or raw deflate).
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) {
-    throw idx_error(file, "zlib could not initialise (" +
-                              std::string(stream.msg ? stream.msg : "out of memory?") +
-                              "); check the zlib installation");
-  }
-  // zlib's counters are 32-bit, so feed input and take output in bounded pieces.
-  constexpr std::size_t piece = std::size_t{1} << 20;
-  std::size_t consumed = 0;
-  std::array<std::uint8_t, 1 << 16> chunk{};
-  int result = Z_OK;
-  for (;;) {
-    if (stream.avail_in == 0 && consumed < compressed.size()) {
-      const std::size_t feed = std::min(piece, compressed.size() - consumed);
-      // zlib's API takes a non-const pointer but never writes through next_in.
-      stream.next_in = const_cast<Bytef*>(compressed.data() + consumed);
-      stream.avail_in = static_cast<uInt>(feed);
-      consumed += feed;
+// Inflates a gzip file held in memory, as far as it is asked to: inflate_until(out, limit)
+// appends decompressed bytes to `out` until it holds `limit` bytes or the stream ends, so a
+// reader that knows how much it needs (the IDX header declares it) never inflates more, whatever
+// the file holds: a small file of a few megabytes can decompress to gigabytes. Concatenated gzip
+// members (which gzip itself accepts) are decoded one after another; anything else after the last
+// member is an error, since a reader that silently ignored it could hide a damaged file.
+class gzip_inflater {
+ public:
+  gzip_inflater(const std::filesystem::path& file, const std::vector<std::uint8_t>& compressed)
+      : file_(file), compressed_(compressed) {
+    // 16 + MAX_WBITS: expect a gzip wrapper (not zlib or raw deflate).
+    if (inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) {
+      throw idx_error(file_, "zlib could not initialise (" +
+                                 std::string(stream_.msg ? stream_.msg : "out of memory?") +
+                                 "); check the zlib installation");
     }
-    stream.next_out = chunk.data();
-    stream.avail_out = static_cast<uInt>(chunk.size());
-    result = inflate(&stream, Z_NO_FLUSH);
-    const std::size_t produced = chunk.size() - stream.avail_out;
-    out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(produced));
+  }
+  gzip_inflater(const gzip_inflater&) = delete;
+  gzip_inflater& operator=(const gzip_inflater&) = delete;
+  ~gzip_inflater() { inflateEnd(&stream_); }
 
-    if (result == Z_STREAM_END) {
-      const std::size_t remaining = stream.avail_in + (compressed.size() - consumed);
-      if (remaining == 0) break;
-      const std::size_t next_member = compressed.size() - remaining;
-      if (remaining >= 2 && compressed[next_member] == 0x1F &&
-          compressed[next_member + 1] == 0x8B) {
-        inflateReset(&stream);
-        continue;
+  // Whether the last gzip member has ended (everything the file holds has been inflated).
+  bool ended() const { return ended_; }
+
+  void inflate_until(std::vector<std::uint8_t>& out, std::size_t limit) {
+    // zlib's counters are 32-bit, so feed input and take output in bounded pieces.
+    constexpr std::size_t piece = std::size_t{1} << 20;
+    while (!ended_ && out.size() < limit) {
+      if (stream_.avail_in == 0 && consumed_ < compressed_.size()) {
+        const std::size_t feed = std::min(piece, compressed_.size() - consumed_);
+        // zlib's API takes a non-const pointer but never writes through next_in.
+        stream_.next_in = const_cast<Bytef*>(compressed_.data() + consumed_);
+        stream_.avail_in = static_cast<uInt>(feed);
+        consumed_ += feed;
       }
-      inflateEnd(&stream);
-      throw idx_error(file, std::to_string(remaining) +
-                                " bytes of trailing garbage after the gzip stream; the file is "
-                                "damaged, fetch it again");
+      const std::size_t before = out.size();
+      const std::size_t room = std::min(piece, limit - before);
+      out.resize(before + room);
+      stream_.next_out = out.data() + before;
+      stream_.avail_out = static_cast<uInt>(room);
+      const int result = inflate(&stream_, Z_NO_FLUSH);
+      out.resize(before + room - stream_.avail_out);
+      total_ += room - stream_.avail_out;
+
+      if (result == Z_STREAM_END) {
+        const std::size_t remaining = stream_.avail_in + (compressed_.size() - consumed_);
+        if (remaining == 0) {
+          ended_ = true;
+          break;
+        }
+        const std::size_t next_member = compressed_.size() - remaining;
+        if (remaining >= 2 && compressed_[next_member] == 0x1F &&
+            compressed_[next_member + 1] == 0x8B) {
+          inflateReset(&stream_);
+          continue;
+        }
+        throw idx_error(file_, std::to_string(remaining) +
+                                   " bytes of trailing garbage after the gzip stream; the file is "
+                                   "damaged, fetch it again");
+      }
+      if (result == Z_OK) continue;
+      if (result == Z_BUF_ERROR && stream_.avail_in == 0 && consumed_ == compressed_.size()) {
+        throw idx_error(file_,
+                        "truncated gzip stream: the compressed data ends before the end of the "
+                        "gzip stream (after " +
+                            std::to_string(total_) +
+                            " decompressed bytes); the download was probably interrupted, fetch "
+                            "the file again");
+      }
+      const std::string zlib_message = stream_.msg ? stream_.msg : zError(result);
+      throw idx_error(file_, "corrupt gzip stream (zlib: " + zlib_message +
+                                 "); the file is damaged, fetch it again");
     }
-    if (result == Z_OK) continue;
-    if (result == Z_BUF_ERROR && stream.avail_in == 0 && consumed == compressed.size()) {
-      inflateEnd(&stream);
-      throw idx_error(file,
-                      "truncated gzip stream: the compressed data ends before the end of the gzip "
-                      "stream (after " +
-                          std::to_string(out.size()) +
-                          " decompressed bytes); the download was probably interrupted, fetch the "
-                          "file again");
-    }
-    const std::string zlib_message = stream.msg ? stream.msg : zError(result);
-    inflateEnd(&stream);
-    throw idx_error(file, "corrupt gzip stream (zlib: " + zlib_message +
-                              "); the file is damaged, fetch it again");
   }
-  inflateEnd(&stream);
-  return out;
-}
+
+ private:
+  const std::filesystem::path& file_;
+  const std::vector<std::uint8_t>& compressed_;
+  z_stream stream_{};
+  std::size_t consumed_ = 0;  // compressed bytes handed to zlib
+  std::size_t total_ = 0;     // decompressed bytes produced
+  bool ended_ = false;
+};
 
 inline std::uint32_t read_big_endian_u32(const std::uint8_t* bytes) {
   return std::uint32_t{bytes[0]} << 24 | std::uint32_t{bytes[1]} << 16 |
@@ -226,9 +235,23 @@ inline idx_array read_idx(const std::filesystem::path& file,
 inline idx_array parse_idx(std::vector<std::uint8_t> bytes, const std::filesystem::path& file,
                            std::optional<std::size_t> expected_rank) {
   const bool compressed = detail::has_gzip_magic(bytes);
-  if (compressed) bytes = detail::gunzip(file, bytes);
   const std::string holder = compressed ? "the decompressed file" : "the file";
+  // A gzip file is inflated step by step, each step only as far as the checks need: the magic
+  // number, the header, then the data the header declares and one byte more (to tell "more"
+  // from "exactly"). A file that decompresses to more than it declares (a gzip bomb: megabytes
+  // holding gigabytes) is refused after those bytes, before it can fill the memory.
+  std::vector<std::uint8_t> gzip_bytes;
+  std::optional<detail::gzip_inflater> inflater;
+  if (compressed) {
+    gzip_bytes = std::move(bytes);
+    bytes = {};
+    inflater.emplace(file, gzip_bytes);
+  }
+  const auto inflate_until = [&](std::size_t size) {
+    if (inflater) inflater->inflate_until(bytes, size);
+  };
 
+  inflate_until(detail::idx_magic_bytes);
   if (bytes.size() < detail::idx_magic_bytes) {
     throw idx_error(file, "truncated: " + holder + " holds only " + std::to_string(bytes.size()) +
                               " bytes, fewer than the 4-byte magic number; fetch the file again");
@@ -253,6 +276,7 @@ inline idx_array parse_idx(std::vector<std::uint8_t> bytes, const std::filesyste
                               "an IDX file, fetch it again");
   }
   const std::size_t header_bytes = detail::idx_magic_bytes + 4 * rank;
+  inflate_until(header_bytes);
   if (bytes.size() < header_bytes) {
     throw idx_error(file, "truncated: the rank-" + std::to_string(rank) + " header needs " +
                               std::to_string(header_bytes) + " bytes but " + holder +
@@ -286,6 +310,25 @@ inline idx_array parse_idx(std::vector<std::uint8_t> bytes, const std::filesyste
                                 "overflow); the header is corrupt, fetch the file again");
     }
     declared *= array.dims[d];
+  }
+
+  if (inflater) {
+    constexpr std::size_t most = std::numeric_limits<std::size_t>::max();
+    const std::size_t whole = declared <= most - header_bytes ? header_bytes + declared : most;
+    // Deflate expands by at most about 1032x, so a header declaring more than that of the file
+    // cannot be true: reserve no more than the file can hold.
+    const std::size_t can_hold = gzip_bytes.size() <= most / 1032 ? 1032 * gzip_bytes.size() : most;
+    bytes.reserve(std::min(whole, can_hold));
+    inflate_until(whole < most ? whole + 1 : most);
+    if (bytes.size() > whole) {
+      throw idx_error(file, "the gzip stream decompresses to more than its header declares (" +
+                                shape + " = " + std::to_string(declared) +
+                                " data bytes after the " + std::to_string(header_bytes) +
+                                "-byte header): decompression stopped after " +
+                                std::to_string(bytes.size()) +
+                                " bytes rather than inflate the rest; the file is corrupt or not "
+                                "what it claims to be, fetch it again");
+    }
   }
 
   const std::size_t available = bytes.size() - header_bytes;

@@ -2,7 +2,9 @@
 // name no other writer uses, in the target's directory (rename is atomic only within one file
 // system); commit() flushes it, fsyncs it, renames it over the target and fsyncs the directory
 // so that the rename itself survives a power cut. Until commit() succeeds the target is
-// untouched, and the destructor removes the temporary, so a failure leaves nothing behind.
+// untouched, and the destructor removes the temporary, so a failure leaves nothing behind. A
+// process killed midway cannot remove its temporary; the next write of the same file removes
+// it (detail::remove_orphaned_temporaries).
 //
 // The target is checked first (agd/io/file_checks.hpp): symbolic links are followed, so the
 // file a link points to is replaced and the link stays; a directory, device, FIFO or socket is
@@ -11,17 +13,20 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +70,48 @@ inline int create_temporary_beside(const std::filesystem::path& target,
   }
 }
 
+/// Removes what writers of `target` killed midway left beside it: regular files named exactly
+/// target + ".tmp.<pid>.<n>" (the names create_temporary_beside makes) whose process no longer
+/// exists (kill(pid, 0) fails with ESRCH). Without this every killed run would leave its
+/// temporary for good. A live process's temporary (this one's included: another thread may be
+/// writing it), another file's, a directory or a link, and any other name are left alone. Best
+/// effort: what cannot be listed or removed does not stop the write.
+///
+/// A PID names a process on this machine only: two machines (or containers with PID
+/// namespaces of their own) writing the same file in a shared directory could each take the
+/// other's live temporary for an orphan. The writer whose temporary went then fails to rename
+/// it and says so; nothing is replaced silently.
+inline void remove_orphaned_temporaries(const std::filesystem::path& target) {
+  std::filesystem::path directory = target.parent_path();
+  if (directory.empty()) directory = ".";
+  const std::string prefix = target.filename().string() + ".tmp.";
+  const auto all_digits = [](std::string_view text) {
+    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  std::error_code error;
+  std::filesystem::directory_iterator entry(directory, error);
+  for (; !error && entry != std::filesystem::directory_iterator(); entry.increment(error)) {
+    const std::string name = entry->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::string_view rest = std::string_view(name).substr(prefix.size());
+    const std::size_t dot = rest.find('.');
+    if (dot == std::string_view::npos || !all_digits(rest.substr(0, dot)) ||
+        !all_digits(rest.substr(dot + 1)))
+      continue;
+    long long pid = 0;
+    const auto [end, parsed] = std::from_chars(rest.data(), rest.data() + dot, pid);
+    if (parsed != std::errc() || pid <= 0 || pid > std::numeric_limits<pid_t>::max() ||
+        pid == ::getpid())
+      continue;
+    // EPERM means the process exists (another user's): only ESRCH says it is gone.
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code status_error;
+    if (entry->symlink_status(status_error).type() != std::filesystem::file_type::regular) continue;
+    std::error_code ignored;
+    std::filesystem::remove(entry->path(), ignored);
+  }
+}
+
 }  // namespace detail
 
 /// Writes one file atomically (see the top of this file). `what` starts every message, e.g.
@@ -78,6 +125,7 @@ class atomic_file_writer {
     } catch (const file_error& error) {
       throw write_error(error.what());
     }
+    detail::remove_orphaned_temporaries(target_);
     const int descriptor = detail::create_temporary_beside(target_, temporary_);
     const int open_error = errno;
     if (descriptor < 0)

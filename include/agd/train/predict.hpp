@@ -9,7 +9,9 @@
 // Inputs are one sample per column, preprocessed as the training data was (a file written by
 // agd::io::save_weights carries that preprocessing: agd::predict(net, saved.preprocessing(raw))).
 // Any number of samples: they go through the network in chunks of its batch capacity. The
-// weights are not changed; the network's activation buffers are overwritten.
+// weights are not changed; the network's activation buffers are overwritten. A NaN or Inf in
+// the inputs, or finite inputs so large that an output overflows, throws non_finite_error
+// naming the sample: a class or probability computed from such an output would be garbage.
 #pragma once
 
 #include <Eigen/Core>
@@ -33,6 +35,25 @@ using train::evaluate;
 using train::evaluation;
 
 namespace detail {
+
+/// Throws non_finite_error naming the first sample (a column of `outputs`, which start at
+/// sample `first`) whose output is not finite.
+template <class Outputs>
+[[noreturn]] void throw_non_finite_output(const Outputs& outputs, Eigen::Index first,
+                                          const char* function) {
+  for (Eigen::Index j = 0; j < outputs.cols(); ++j)
+    for (Eigen::Index i = 0; i < outputs.rows(); ++i)
+      if (!std::isfinite(outputs(i, j)))
+        throw non_finite_error(
+            std::string(function) + ": the output of the network for sample " +
+            std::to_string(first + j) + " is " + std::to_string(double(outputs(i, j))) +
+            " (output " + std::to_string(i) + " of " + std::to_string(outputs.rows()) +
+            ") although its inputs are finite: they are so large that the network overflows (give "
+            "it inputs preprocessed as its training data was; a file saved by "
+            "agd::io::save_weights carries that preprocessing: saved.preprocessing(raw)), or "
+            "the weights are not finite (load them again)");
+  throw non_finite_error(std::string(function) + ": the network's outputs are not finite");
+}
 
 /// Runs `inputs` through `net` chunk by chunk and calls use(first_column, outputs) for each
 /// chunk's d_L x n outputs.
@@ -59,6 +80,9 @@ void predict_in_chunks(Net& net, const Eigen::MatrixBase<Derived>& inputs, const
     const Eigen::Index n = std::min(chunk, inputs.cols() - first);
     net.input_buffer().leftCols(n) = inputs.middleCols(first, n).template cast<S>();
     auto outputs = net.forward_batch(static_cast<std::size_t>(n));
+    // Finite inputs can still overflow the network (inputs far larger than those it was
+    // trained on); an inf or NaN output would otherwise become class 0 and NaN probabilities.
+    if (!outputs.allFinite()) throw_non_finite_output(outputs, first, function);
     use(first, outputs);
   }
 }
