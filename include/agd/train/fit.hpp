@@ -229,13 +229,17 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   };
   if (options.distributed.comm) {
     parallel.emplace(net, options.distributed);
-    const distributed::detail::run_fact settings[] = {
-        {"seed", options.seed, true},
-        {"epochs", options.epochs, true},
-        {"max_steps_per_epoch", options.max_steps_per_epoch, true},
-        {"capture_graph", options.capture_graph, true},
-        {"loss", distributed::detail::hash_text(Loss::name()), false},
-        {"resume position", options.resume ? hash_position(*options.resume) : 0, false}};
+    // Every option of fit that changes what a rank computes: a rank with another value would
+    // train to other weights, or wait for the others forever.
+    namespace facts = distributed::detail;
+    const facts::run_fact settings[] = {
+        facts::make_fact("seed", options.seed),
+        facts::make_fact("epochs", options.epochs),
+        facts::make_fact("max_steps_per_epoch", options.max_steps_per_epoch),
+        facts::make_fact("checkpoint_every_steps", options.checkpoint_every_steps),
+        facts::make_fact("capture_graph", options.capture_graph),
+        facts::make_fact("loss", std::string(Loss::name())),
+        {"resume position", options.resume ? hash_position(*options.resume) : 0}};
     parallel->check_same_run(optimizer, train, test, settings);
     if (options.capture_graph)
       throw std::invalid_argument(
