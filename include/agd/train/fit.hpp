@@ -66,7 +66,9 @@ struct fit_options {
   std::optional<std::filesystem::path> csv;
   /// Where progress and epoch summaries go (nullptr: silent).
   std::ostream* log = &std::cerr;
-  /// Draw a progress bar in place when `log` is std::cerr on a terminal.
+  /// Show progress: a bar drawn in place when `log` is std::cerr on a terminal; on anything
+  /// else a line per tenth of a long epoch (progress_bar::long_epoch_steps steps or more), and
+  /// nothing besides the epoch's summary line for a shorter one.
   bool progress = true;
   /// Called after every step with (global step, loss, eta).
   std::function<void(std::size_t, double, double)> on_step;
@@ -321,7 +323,8 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     sampler.start_epoch(epoch - 1);
     const bool resumed = options.resume && epoch == start.epoch;
     std::optional<progress_bar> bar;
-    if (log && options.progress)
+    // Not on a terminal, a short epoch shows no progress: its summary line below is its line.
+    if (log && options.progress && (terminal || progress_bar::is_long(steps_per_epoch)))
       bar.emplace(*log, terminal, "epoch " + std::to_string(epoch), steps_per_epoch);
     epoch_metrics m;
     m.epoch = epoch;
