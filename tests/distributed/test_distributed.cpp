@@ -463,6 +463,60 @@ TEST_CASE("ranks with other optimiser options or training settings refuse to sta
       CHECK(message.find(part) != std::string::npos);
     CHECK(message.find("the optimiser option") == std::string::npos);
   }
+  {
+    // A stop request on one rank only: the ranks could not agree when to stop.
+    Net net(local_batch);
+    agd::AGD<Net> optimizer(net, {.seed = 3});
+    agd::train::stop_request stop;
+    agd::train::fit_options options = quiet();
+    if (one) options.stop = &stop;
+    const std::string message =
+        refusal(net, optimizer, options, "fit trained with a stop request on one rank only");
+    INFO(message);
+    CHECK(message.find("the stop request (rank 0: none, rank 1: given)") != std::string::npos);
+  }
+}
+
+TEST_CASE("a stop asked for on one rank stops every rank after the same step, rank 0 saving",
+          "[stop]") {
+  const world& w = the_world();
+  REQUIRE(w.size == 2);
+  const auto train_set = make_data(4096, 1), test_set = make_data(1000, 2);
+  Net net(local_batch);
+  agd::Adam<Net> optimizer(net, {.lr = 1e-3, .seed = 3});
+  agd::train::fit_options options;
+  options.epochs = 2;
+  options.max_steps_per_epoch = 10;
+  options.seed = 11;
+  options.log = nullptr;
+  options.distributed.comm = w.all;
+  agd::train::stop_request stop;
+  options.stop = &stop;
+  std::size_t last_step = 0;
+  options.on_step = [&](std::size_t step, double, double) {
+    last_step = step;
+    if (step == 13 && w.rank == 1) stop.request();  // e.g. a signal that reached rank 1 alone
+  };
+  std::vector<std::size_t> saved_at;
+  options.on_checkpoint = [&](const agd::train::training_position& p) {
+    saved_at.push_back(p.global_step);
+  };
+  const auto history =
+      agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options);
+  INFO("rank " << w.rank);
+  // Rank 1 asked after step 13's sums; the ranks learn of it with step 14's, and both stop there.
+  CHECK(last_step == 14);
+  CHECK(history.size() == 1);
+  // Rank 0 alone saves: after epoch 1, and at the stop.
+  CHECK(saved_at == (w.rank == 0 ? std::vector<std::size_t>{10, 14} : std::vector<std::size_t>{}));
+  // Both ranks hold the same weights (the other's, sent over as a sum minus its own).
+  std::vector<float> weights = net.weights_to_host();
+  std::vector<double> summed(weights.begin(), weights.end());
+  w.all->sum_on_host(summed);
+  std::size_t different = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    different += summed[i] != 2.0 * double(weights[i]);
+  CHECK(different == 0);
 }
 
 // Run only by the ctest scripts that expect the job to fail (hidden tags).

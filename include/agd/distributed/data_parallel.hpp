@@ -16,8 +16,9 @@
 //
 // A NaN or Inf a rank meets is reported to every rank through the summed figures and gradients
 // (a non-finite value makes the sum non-finite), so every rank throws the same
-// agd::non_finite_error before any weight changes. Ranks check at the start that they run the
-// same network type, weights, optimiser, its options and state, data and settings
+// agd::non_finite_error before any weight changes. A stop request (fit_options::stop) travels
+// the same way, so that every rank stops after the same step. Ranks check at the start that they
+// run the same network type, weights, optimiser, its options and state, data and settings
 // (check_same_run).
 #pragma once
 
@@ -120,7 +121,7 @@ inline run_fact make_fact(std::string what, const std::optional<std::uint64_t>& 
 inline run_fact make_fact(std::string what, const std::string& value) {
   return {std::move(what), hash_text(value), fact_kind::text, value};
 }
-/// Whether something (a callback, say) was given: "given" or "none".
+/// Whether something (a callback, a stop request) was given: "given" or "none".
 inline run_fact presence_fact(std::string what, bool given) {
   return {std::move(what), given ? 1u : 0u, fact_kind::presence};
 }
@@ -173,16 +174,19 @@ std::vector<run_fact> option_facts(const Opt& optimizer) {
 }
 
 /// The values of this step's figures that are summed over the ranks: this rank's share of the
-/// batch loss (its sum over its samples / the global batch), its correct predictions, and
-/// 2^rank if its loss is not finite (so that every rank can name the rank that failed).
+/// batch loss (its sum over its samples / the global batch), its correct predictions, 2^rank if
+/// its loss is not finite (so that every rank can name the rank that failed), and 1 if it asks
+/// to stop (so that every rank stops after the same step).
 struct collect_figures {
   const double* slots;  // the network's result slots: loss share, correct predictions
   double* figures;
   double rank_bit;
+  double stop;
   AGD_HOST_DEVICE void operator()() const {
     figures[0] = slots[0];
     figures[1] = slots[1];
     figures[2] = math::is_finite(slots[0]) ? 0.0 : rank_bit;
+    figures[3] = stop;
   }
 };
 
@@ -209,8 +213,9 @@ class data_parallel {
  public:
   using backend = typename Net::backend_type;
   using scalar_type = typename Net::scalar_type;
-  /// Entries of figures(): the summed loss (the global batch's mean), the correct predictions.
-  static constexpr std::size_t figure_count = 3;
+  /// Entries of figures(): the summed loss (the global batch's mean), the correct predictions,
+  /// the failed ranks' bits, the ranks that asked to stop.
+  static constexpr std::size_t figure_count = 4;
 
   data_parallel(Net& net, const data_parallel_options& options)
       : net_(net), comm_(checked(options.comm)), options_(options) {
@@ -290,10 +295,10 @@ class data_parallel {
     }
     // Accuracy of the batch before the step (the output is the forward pass's).
     agd::batch_correct(net_, net_.label_buffer());
-    backend::single(context,
-                    detail::collect_figures{
-                        net_.result_slots(), figures_.data(),
-                        comm_.rank() < 52 ? double(std::uint64_t(1) << comm_.rank()) : 1.0});
+    backend::single(context, detail::collect_figures{
+                                 net_.result_slots(), figures_.data(),
+                                 comm_.rank() < 52 ? double(std::uint64_t(1) << comm_.rank()) : 1.0,
+                                 stop_requested_ ? 1.0 : 0.0});
     comm_.start_sum(figures_.data(), figure_count);
     next_bucket_ = 0;
     if (options_.overlap) {
@@ -318,6 +323,23 @@ class data_parallel {
   /// correct predictions.
   const double* figures() const { return figures_.data(); }
 
+  /// Whether this rank asks to stop: sent with the figures of every step from the next on.
+  void set_stop_requested(bool requested) { stop_requested_ = requested; }
+  /// Whether any rank asked to stop in the last step (the same answer on every rank). On a
+  /// device this reads the step's figures back, so it waits for the step to finish.
+  bool stop_requested_in_last_step() const {
+    double asked = 0;
+    backend::download(net_.context(), figures_.data() + 3, 1, &asked);
+    backend::synchronize(net_.context());
+    return asked > 0;
+  }
+  /// Whether any rank asks to stop, outside a step (between epochs): a sum over the ranks, so
+  /// every rank must call it together.
+  bool any_rank_requests_stop(bool mine) {
+    std::array<double, 1> asked{mine ? 1.0 : 0.0};
+    comm_.sum_on_host(asked);
+    return asked[0] > 0;
+  }
   /// Seconds the last step waited for its sums after the backward pass (on the CPU: the
   /// communication the backward pass did not hide; on a device: only the enqueueing).
   double last_wait_seconds() const { return last_wait_seconds_; }
@@ -559,6 +581,7 @@ class data_parallel {
   std::size_t next_bucket_ = 0;
   typename backend::template buffer<double> figures_;
   double last_wait_seconds_ = 0;
+  bool stop_requested_ = false;
 };
 
 }  // namespace agd::distributed
