@@ -10,16 +10,24 @@
 // A checkpoint holds the weights and the optimiser state, the same on every rank: it resumes
 // with any number of ranks (or in fashion_mnist, one process), provided --batch, the global
 // batch, stays the same.
+//
+// Every rank parses its own command line (an MPMD launch, `mpirun -np 1 A : -np 1 B`, gives each
+// its own), and the ranks compare the outcome before anything else: a flag error or --help on
+// one rank stops the whole job with that rank's message rather than leaving the others waiting.
 #include <agd/distributed/mpi.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "example_flags.hpp"
 
@@ -72,6 +80,50 @@ double train(Net& net, Opt& optimizer, const examples::prepared_data& data, cons
   return history.back().test_accuracy;
 }
 
+/// What a rank's command line ends in before training: -1 to go on, or the exit status of a
+/// flag error or --help (CLI11's), with its message.
+struct parse_outcome {
+  int status = -1;
+  std::string message;
+  std::exception_ptr error;
+};
+
+/// The ranks compare how their command lines parsed (every rank calls it). All alike: the ranks
+/// go on, or all stop with the same status (rank 0 printing the usage or the error once). Not
+/// alike: each rank that stops prints its own message and ends the whole job (MPI_Abort); the
+/// others wait to be ended with it.
+std::optional<int> agree_on_flags(const parse_outcome& mine, CLI::App& app,
+                                  agd::distributed::mpi_communicator& ranks) {
+  const auto print = [&] {
+    try {
+      std::rethrow_exception(mine.error);
+    } catch (const CLI::ParseError& error) {
+      return app.exit(error);  // the usage on stdout, an error on stderr
+    }
+    return 2;  // (every outcome that stops holds a CLI::ParseError)
+  };
+  const std::uint64_t words[2] = {
+      std::uint64_t(mine.status + 1),
+      agd::distributed::detail::hash_text(std::to_string(mine.status) + mine.message)};
+  const std::vector<std::uint64_t> all = ranks.gather_on_host(words);
+  bool alike = true;
+  for (std::size_t r = 1; r < ranks.size(); ++r)
+    alike = alike && all[2 * r] == all[0] && all[2 * r + 1] == all[1];
+  if (alike) {
+    if (mine.status < 0) return std::nullopt;
+    if (ranks.rank() == 0) print();
+    return mine.status;
+  }
+  if (mine.status >= 0) {
+    print();
+    ranks.abort("fashion_mnist_distributed: " + mine.message +
+                " (on this rank alone, so the job stops: give every rank the same, valid flags)");
+  }
+  // The rank that stops ends the job in a moment; should it not, end it from here.
+  std::this_thread::sleep_for(std::chrono::seconds(30));
+  ranks.abort("fashion_mnist_distributed: another rank's flags did not parse (see its message)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,12 +150,15 @@ int main(int argc, char** argv) {
   app.add_option("--resume", s.resume, "Continue the run saved in this checkpoint");
   app.add_flag("--no-overlap", s.no_overlap,
                "Sum the gradients after the backward pass instead of during it");
+  parse_outcome parsed;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    // Every rank parses the same flags, so every rank stops here together.
-    return ranks.rank() == 0 ? app.exit(error) : (error.get_exit_code() == 0 ? 0 : 2);
+    parsed = {error.get_exit_code(),
+              error.get_name() == "CallForHelp" ? std::string("--help") : error.what(),
+              std::current_exception()};
   }
+  if (const std::optional<int> status = agree_on_flags(parsed, app, ranks)) return *status;
   const std::size_t n = ranks.size();
   try {
     if (s.lr && s.optimizer == "agd")
