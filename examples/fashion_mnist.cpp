@@ -41,13 +41,15 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", s.checkpoint,
                  "Save the weights, the optimiser state and the input preprocessing here "
                  "(safetensors, written atomically; a symbolic link is followed) after every "
-                 "epoch");
+                 "epoch")
+      ->check(examples::non_empty_path());
   app.add_option("--checkpoint-every", s.checkpoint_every,
                  "Also save every N steps (0: only after each epoch)")
       ->check(examples::whole_number(0, examples::max_steps_flag));
   app.add_option("--resume", s.resume,
                  "Continue the run saved in this checkpoint (same flags and seed: it goes on bit "
-                 "for bit; other flags are refused)");
+                 "for bit; other flags are refused)")
+      ->check(examples::non_empty_path());
   examples::add_device_flag(app, s.device);
   CLI11_PARSE(app, argc, argv);
   if (s.device == "cuda" && !examples::cuda_build) {
@@ -62,6 +64,11 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // Two flags naming one file would overwrite each other's work (--resume goes on writing the
+    // checkpoint it reads: that pair is meant).
+    examples::check_separate_files({{"--checkpoint", s.checkpoint, true},
+                                    {"--csv", s.run.csv, true},
+                                    {"--resume", s.resume, false, "--checkpoint"}});
     // Paths that cannot be written are reported now, not after the first epoch.
     if (!s.checkpoint.empty()) agd::io::check_writable(s.checkpoint, "--checkpoint");
     if (!s.run.csv.empty()) agd::io::check_writable(s.run.csv, "--csv");

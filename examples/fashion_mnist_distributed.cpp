@@ -143,11 +143,13 @@ int main(int argc, char** argv) {
       ->check(examples::finite_number(0, examples::max_learning_rate, /*low_excluded=*/true));
   examples::add_data_flags(app, s.data);
   app.add_option("--checkpoint", s.checkpoint,
-                 "Rank 0 saves the weights and the optimiser state here after every epoch");
+                 "Rank 0 saves the weights and the optimiser state here after every epoch")
+      ->check(examples::non_empty_path());
   app.add_option("--checkpoint-every", s.checkpoint_every,
                  "Also save every N steps (0: only after each epoch)")
       ->check(examples::whole_number(0, examples::max_steps_flag));
-  app.add_option("--resume", s.resume, "Continue the run saved in this checkpoint");
+  app.add_option("--resume", s.resume, "Continue the run saved in this checkpoint")
+      ->check(examples::non_empty_path());
   app.add_flag("--no-overlap", s.no_overlap,
                "Sum the gradients after the backward pass instead of during it");
   parse_outcome parsed;
@@ -161,6 +163,9 @@ int main(int argc, char** argv) {
   if (const std::optional<int> status = agree_on_flags(parsed, app, ranks)) return *status;
   const std::size_t n = ranks.size();
   try {
+    examples::check_separate_files({{"--checkpoint", s.checkpoint, true},
+                                    {"--csv", s.run.csv, true},
+                                    {"--resume", s.resume, false, "--checkpoint"}});
     if (s.lr && s.optimizer == "agd")
       throw std::invalid_argument("--lr is for adam and sgd; AGD sets its own learning rate");
     if (s.run.batch % n != 0)

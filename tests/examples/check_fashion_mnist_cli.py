@@ -73,7 +73,7 @@ class Checker:
         return os.path.join(self.scratch, name)
 
     def run(self, *flags, data=None):
-        command = [self.binary, "--data", data or self.data]
+        command = [self.binary, "--data", self.data if data is None else data]
         for flag, default in (("--threads", "1"), ("--batch", "128")):
             if flag not in flags:
                 command += [flag, default]
@@ -240,10 +240,53 @@ def check_data_paths(c):
                    c.run("--epochs", "1", data=broken), "loop of symbolic links")
 
 
+def check_flags_that_would_lose_work(c):
+    """An empty path is not "no file", and two outputs naming one file would overwrite each
+    other: all refused before any work, and the files already there keep their bytes."""
+    keep = c.path("keep.safetensors")
+    rc, out = c.run("--epochs", "1", "--checkpoint", keep)
+    c.expect("a run to keep succeeds", rc == 0, f"exit {rc}:\n{out[-1500:]}")
+    kept = open(keep, "rb").read()
+
+    def unchanged(name):
+        c.expect(f"{name}: the checkpoint keeps its bytes", open(keep, "rb").read() == kept,
+                 "it was overwritten")
+
+    c.expect_error("--resume \"\" is refused (not a run from scratch)",
+                   c.run("--epochs", "2", "--resume", "", "--checkpoint", keep),
+                   "--resume", "empty")
+    unchanged("--resume \"\"")
+    for flag in ("--checkpoint", "--csv"):
+        c.expect_error(f"{flag} \"\" is refused", c.run("--epochs", "1", flag, ""), flag, "empty")
+    c.expect_error("--data \"\" is refused", c.run("--epochs", "1", data=""), "--data", "empty")
+    c.expect_error("--checkpoint and --csv naming the same file are refused",
+                   c.run("--epochs", "1", "--checkpoint", keep, "--csv", keep),
+                   "--checkpoint", "--csv", "the same file")
+    unchanged("--checkpoint X --csv X")
+    # Other spellings of the same file: a path through "..", and a symbolic link to it.
+    os.makedirs(c.path("sub"), exist_ok=True)
+    os.symlink("keep.safetensors", c.path("keep_link.safetensors"))
+    for other in (os.path.join(c.path("sub"), "..", "keep.safetensors"),
+                  c.path("keep_link.safetensors")):
+        c.expect_error(f"--csv {os.path.relpath(other, c.scratch)} (the checkpoint) is refused",
+                       c.run("--epochs", "1", "--checkpoint", keep, "--csv", other),
+                       "the same file")
+    unchanged("other spellings")
+    # --csv naming the checkpoint to resume from would replace it with rows.
+    c.expect_error("--csv naming the --resume checkpoint is refused",
+                   c.run("--epochs", "2", "--resume", keep, "--csv", keep),
+                   "--resume", "--csv", "the same file")
+    unchanged("--resume X --csv X")
+    # The one pairing that is meant: resume from the checkpoint the run goes on writing.
+    rc, out = c.run("--epochs", "2", "--resume", keep, "--checkpoint", keep)
+    c.expect("--checkpoint X --resume X still continues the run", rc == 0 and "resumed from" in out,
+             f"exit {rc}:\n{out[-1500:]}")
+
+
 CHECKS = [check_paths_that_are_not_regular_files, check_symlinks_are_followed,
           check_resume_past_the_end, check_resume_with_other_settings,
           check_fifo_reads_do_not_hang, check_failing_early, check_flags_are_validated,
-          check_data_paths]
+          check_data_paths, check_flags_that_would_lose_work]
 
 
 def main():
