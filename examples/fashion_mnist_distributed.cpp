@@ -9,7 +9,10 @@
 //
 // A checkpoint holds the weights and the optimiser state, the same on every rank: it resumes
 // with any number of ranks (or in fashion_mnist, one process), provided --batch, the global
-// batch, stays the same.
+// batch, stays the same. SIGINT or SIGTERM on any rank stops every rank after the same step,
+// rank 0 saving the checkpoint there (exit status 128 + the signal). Open MPI's mpirun passes a
+// Ctrl-C on as SIGTERM and follows it with SIGKILL 1 s later (odls_base_sigkill_timeout), which
+// a slow step and checkpoint may not fit in (docs/distributed.md).
 //
 // Every rank parses its own command line (an MPMD launch, `mpirun -np 1 A : -np 1 B`, gives each
 // its own), and the ranks compare the outcome before anything else: a flag error or --help on
@@ -18,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -49,10 +53,13 @@ struct settings {
   bool no_overlap = false;
 };
 
+/// Trains on every rank; returns the final test accuracy, or none if `stop` ended the run early.
 template <class Opt>
-double train(Net& net, Opt& optimizer, const examples::prepared_data& data, const settings& s,
-             agd::distributed::mpi_communicator& ranks) {
+std::optional<double> train(Net& net, Opt& optimizer, const examples::prepared_data& data,
+                            const settings& s, agd::distributed::mpi_communicator& ranks,
+                            agd::train::stop_request& stop) {
   agd::train::fit_options options = s.run.fit_options();
+  options.stop = &stop;
   options.distributed.comm = &ranks;
   options.distributed.overlap = !s.no_overlap;
   if (ranks.rank() != 0) options.log = nullptr;
@@ -77,6 +84,7 @@ double train(Net& net, Opt& optimizer, const examples::prepared_data& data, cons
   }
   const auto history =
       agd::train::fit(net, optimizer, agd::MSELoss{}, data.train, data.test, options);
+  if (history.empty() || history.back().epoch != options.epochs) return std::nullopt;
   return history.back().test_accuracy;
 }
 
@@ -163,6 +171,9 @@ int main(int argc, char** argv) {
   if (const std::optional<int> status = agree_on_flags(parsed, app, ranks)) return *status;
   const std::size_t n = ranks.size();
   try {
+    // SIGINT or SIGTERM on any rank: every rank stops after the same step (fit_options::stop).
+    agd::train::stop_request stop;
+    agd::train::stop_on_signals on_signals(stop);
     examples::check_separate_files({{"--checkpoint", s.checkpoint, true},
                                     {"--csv", s.run.csv, true},
                                     {"--resume", s.resume, false, "--checkpoint"}});
@@ -185,18 +196,29 @@ int main(int argc, char** argv) {
                 << " = " << n << " ranks x " << s.run.batch / n << ", " << agd::threads()
                 << " threads per rank, gradients summed " << (s.no_overlap ? "after" : "during")
                 << " the backward pass\n";
-    double accuracy = 0;
+    std::optional<double> accuracy;
     if (s.optimizer == "agd") {
       agd::AGD optimizer(net, {.seed = s.run.seed});
-      accuracy = train(net, optimizer, data, s, ranks);
+      accuracy = train(net, optimizer, data, s, ranks, stop);
     } else if (s.optimizer == "adam") {
       agd::Adam optimizer(net, {.lr = s.lr.value_or(1e-3), .seed = s.run.seed});
-      accuracy = train(net, optimizer, data, s, ranks);
+      accuracy = train(net, optimizer, data, s, ranks, stop);
     } else {
       agd::SGD optimizer(net, {.lr = s.lr.value_or(0.1), .seed = s.run.seed});
-      accuracy = train(net, optimizer, data, s, ranks);
+      accuracy = train(net, optimizer, data, s, ranks, stop);
     }
-    if (ranks.rank() == 0) std::printf("final test accuracy: %.2f%%\n", 100 * accuracy);
+    if (!accuracy) {
+      // Every rank stopped after the same step (a signal reached at least one of them).
+      const int signal = on_signals.signal_received();
+      if (ranks.rank() == 0)
+        std::cerr << "fashion_mnist_distributed: stopped"
+                  << (s.checkpoint.empty()
+                          ? "; no --checkpoint was given, so the run cannot be resumed\n"
+                          : "; " + s.checkpoint + " holds the last step: add --resume " +
+                                s.checkpoint + " to the same flags to continue\n");
+      return 128 + (signal ? signal : SIGTERM);
+    }
+    if (ranks.rank() == 0) std::printf("final test accuracy: %.2f%%\n", 100 * *accuracy);
   } catch (const std::bad_alloc&) {
     ranks.abort("fashion_mnist_distributed: out of memory; try a smaller --batch");
   } catch (const std::exception& error) {

@@ -10,7 +10,9 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
+import signal
 import stat
 import struct
 import subprocess
@@ -283,10 +285,48 @@ def check_flags_that_would_lose_work(c):
              f"exit {rc}:\n{out[-1500:]}")
 
 
+def check_sigint_saves_and_resumes(c):
+    """Ctrl-C mid-run: the program finishes the step, saves the checkpoint there, says how to go
+    on and exits 130; resumed, the run ends with the very checkpoint an uninterrupted run writes.
+    When the signal lands does not matter: every stop point must resume to the same bytes."""
+    epochs = "40"
+    full = c.path("sigint_full.safetensors")
+    rc, out = c.run("--epochs", epochs, "--checkpoint", full)
+    c.expect("the uninterrupted run succeeds", rc == 0, f"exit {rc}:\n{out[-1500:]}")
+    cut = c.path("sigint_cut.safetensors")
+    command = [c.binary, "--data", c.data, "--threads", "1", "--batch", "128", "--epochs", epochs,
+               "--checkpoint", cut]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           errors="replace")
+    out = ""
+    for line in run.stdout:
+        out += line
+        if line.startswith("epoch 3:"):
+            run.send_signal(signal.SIGINT)
+            break
+    try:
+        out += run.communicate(timeout=TIMEOUT)[0]
+    except subprocess.TimeoutExpired:
+        run.kill()
+        out += run.communicate()[0]
+    c.expect("SIGINT stops the run with status 130, saying where the checkpoint is",
+             run.returncode == 130 and "stopped by SIGINT" in out and
+             f"add --resume {cut}" in out and "final test accuracy" not in out,
+             f"exit {run.returncode}:\n{out[-1500:]}")
+    stopped = re.search(r"stopped as asked (after (step \d+ of \d+ of )?epoch \d+)", out)
+    c.expect("fit says where it stopped", stopped is not None, out[-1500:])
+    rc, out = c.run("--epochs", epochs, "--checkpoint", cut, "--resume", cut)
+    c.expect("the stopped run resumes to the end", rc == 0 and "resumed from" in out,
+             f"exit {rc}:\n{out[-1500:]}")
+    c.expect("the resumed run ends with the uninterrupted run's checkpoint, byte for byte",
+             open(cut, "rb").read() == open(full, "rb").read(),
+             f"{cut} and {full} differ (stopped {stopped.group(1) if stopped else '?'})")
+
+
 CHECKS = [check_paths_that_are_not_regular_files, check_symlinks_are_followed,
           check_resume_past_the_end, check_resume_with_other_settings,
           check_fifo_reads_do_not_hang, check_failing_early, check_flags_are_validated,
-          check_data_paths, check_flags_that_would_lose_work]
+          check_data_paths, check_flags_that_would_lose_work, check_sigint_saves_and_resumes]
 
 
 def main():
