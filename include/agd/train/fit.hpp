@@ -57,7 +57,10 @@ struct epoch_metrics {
   double test_loss = 0;                           // on the whole test set after the epoch
   double test_accuracy = 0;                       // on the whole test set after the epoch
   double mean_eta = 0, min_eta = 0, max_eta = 0;  // learning rate of the optimiser's steps
-  double step_ms = 0;  // median wall time of forward+loss+backward+optimiser
+  // Wall time of forward+loss+backward+optimiser per step: the median over the epoch's steps on
+  // a synchronous backend (the CPU); on an asynchronous one (CUDA), where the host sees only a
+  // step's launch, the mean (the epoch's training time / its steps). The log line says which.
+  double step_ms = 0;
   double seconds = 0;  // wall time of the epoch, evaluation included
 };
 
