@@ -26,7 +26,9 @@ int main(int argc, char** argv) {
   int threads = 0;
   bool no_augment = false;
   CLI::App app{"Train ResNet-18 or VGG-16 on CIFAR-10 with automatic gradient descent"};
-  app.add_option("--data", s.data_dir, "Directory with CIFAR-10's binary files")->required();
+  app.add_option("--data", s.data_dir, "Directory with CIFAR-10's binary files")
+      ->required()
+      ->check(examples::non_empty_path());
   app.add_option("--model", model, "resnet18 or vgg16")
       ->check(CLI::IsMember({"resnet18", "vgg16"}))
       ->capture_default_str();

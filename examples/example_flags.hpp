@@ -25,6 +25,7 @@ inline void add_device_flag(CLI::App& app, std::string& device) {
 
 inline void add_data_flags(CLI::App& app, data_settings& s) {
   app.add_option("--data", s.data_dir, "Directory with the Fashion-MNIST IDX files")
+      ->check(non_empty_path())
       ->capture_default_str();
   app.add_option("--inputs", s.inputs,
                  "standardise: by the training set's mean and std (official code); "
@@ -41,7 +42,8 @@ inline void add_run_flags(CLI::App& app, run_settings& s) {
       ->check(whole_number(1, max_batch))
       ->capture_default_str();
   app.add_option("--csv", s.csv,
-                 "Write one row per epoch: " + std::string(agd::train::epoch_csv_header));
+                 "Write one row per epoch: " + std::string(agd::train::epoch_csv_header))
+      ->check(non_empty_path());
   app.add_option("--threads", s.threads, "Threads of the CPU backend (0: all cores)")
       ->check(whole_number(0, agd::thread_pool::max_threads))
       ->capture_default_str();

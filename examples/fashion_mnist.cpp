@@ -5,15 +5,21 @@
 //   build/examples/fashion_mnist --epochs 3
 //   build/examples/fashion_mnist --optimizer adam --lr 1e-3 --loss xent --csv adam.csv
 //
+// Ctrl-C (SIGINT) or SIGTERM stops it after the current step, saves the --checkpoint there and
+// exits with status 128 + the signal (130, 143): --resume continues bit for bit. A second one
+// quits at once.
+//
 // This file parses the flags and loads the data; the network type and its training are in
 // fashion_mnist_train.cpp, a translation unit of its own, so that a change to the network
 // recompiles neither CLI11 nor the data readers.
 #include "example_flags.hpp"
 #include "fashion_mnist_train.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -41,13 +47,15 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", s.checkpoint,
                  "Save the weights, the optimiser state and the input preprocessing here "
                  "(safetensors, written atomically; a symbolic link is followed) after every "
-                 "epoch");
+                 "epoch")
+      ->check(examples::non_empty_path());
   app.add_option("--checkpoint-every", s.checkpoint_every,
                  "Also save every N steps (0: only after each epoch)")
       ->check(examples::whole_number(0, examples::max_steps_flag));
   app.add_option("--resume", s.resume,
                  "Continue the run saved in this checkpoint (same flags and seed: it goes on bit "
-                 "for bit; other flags are refused)");
+                 "for bit; other flags are refused)")
+      ->check(examples::non_empty_path());
   examples::add_device_flag(app, s.device);
   CLI11_PARSE(app, argc, argv);
   if (s.device == "cuda" && !examples::cuda_build) {
@@ -62,6 +70,14 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // Two flags naming one file would overwrite each other's work (--resume goes on writing the
+    // checkpoint it reads: that pair is meant).
+    examples::check_separate_files({{"--checkpoint", s.checkpoint, true},
+                                    {"--csv", s.run.csv, true},
+                                    {"--resume", s.resume, false, "--checkpoint"}});
+    // Ctrl-C and SIGTERM from here on stop after the current step, with the checkpoint saved.
+    agd::train::stop_request stop;
+    agd::train::stop_on_signals on_signals(stop);
     // Paths that cannot be written are reported now, not after the first epoch.
     if (!s.checkpoint.empty()) agd::io::check_writable(s.checkpoint, "--checkpoint");
     if (!s.run.csv.empty()) agd::io::check_writable(s.run.csv, "--csv");
@@ -76,8 +92,17 @@ int main(int argc, char** argv) {
               << ", loss " << s.loss << ", batch " << s.run.batch << ", "
               << (s.device == "cuda" ? std::string("CUDA (cuBLAS)") : agd::gemm_backend() + " GEMM")
               << "\n";
-    const double accuracy = examples::fashion_mnist::train(s, data);
-    std::printf("final test accuracy: %.2f%%\n", 100 * accuracy);
+    const std::optional<double> accuracy = examples::fashion_mnist::train(s, data, &stop);
+    if (!accuracy) {
+      const int signal = on_signals.signal_received();
+      std::cerr << "fashion_mnist: stopped by " << (signal == SIGTERM ? "SIGTERM" : "SIGINT")
+                << (s.checkpoint.empty()
+                        ? "; no --checkpoint was given, so the run cannot be resumed\n"
+                        : "; " + s.checkpoint + " holds the last step: add --resume " +
+                              s.checkpoint + " to the same flags to continue\n");
+      return 128 + (signal ? signal : SIGINT);
+    }
+    std::printf("final test accuracy: %.2f%%\n", 100 * *accuracy);
   } catch (const std::bad_alloc&) {
     std::cerr << "fashion_mnist: out of memory; try a smaller --batch\n";
     return 1;

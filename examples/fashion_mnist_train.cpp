@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -59,8 +60,10 @@ void check_resumed_settings(const std::map<std::string, std::string>& saved, con
 }
 
 template <class Loss, class Model, class Opt>
-double run_training(Model& net, Opt& optimizer, const prepared_data& data, const settings& s) {
+std::optional<double> run_training(Model& net, Opt& optimizer, const prepared_data& data,
+                                   const settings& s, agd::train::stop_request* stop) {
   agd::train::fit_options options = s.run.fit_options();
+  options.stop = stop;
   if (!s.resume.empty()) {
     const auto info = agd::io::load_checkpoint(s.resume, net, optimizer);
     check_resumed_settings(info.extra, s);
@@ -95,21 +98,24 @@ double run_training(Model& net, Opt& optimizer, const prepared_data& data, const
     };
   }
   const auto history = agd::train::fit(net, optimizer, Loss{}, data.train, data.test, options);
+  // Stopped (fit_options::stop) before the last epoch's end: no final accuracy.
+  if (history.empty() || history.back().epoch != options.epochs) return std::nullopt;
   return history.back().test_accuracy;
 }
 
 template <class Loss, class Model>
-double train_with_optimizer(Model& net, const prepared_data& data, const settings& s) {
+std::optional<double> train_with_optimizer(Model& net, const prepared_data& data, const settings& s,
+                                           agd::train::stop_request* stop) {
   if (s.optimizer == "agd") {
     agd::AGD optimizer(net, {.gain = s.gain, .seed = s.run.seed});
-    return run_training<Loss>(net, optimizer, data, s);
+    return run_training<Loss>(net, optimizer, data, s, stop);
   }
   if (s.optimizer == "adam") {
     agd::Adam optimizer(net, {.lr = s.lr.value_or(1e-3), .seed = s.run.seed});
-    return run_training<Loss>(net, optimizer, data, s);
+    return run_training<Loss>(net, optimizer, data, s, stop);
   }
   agd::SGD optimizer(net, {.lr = s.lr.value_or(0.1), .momentum = s.momentum, .seed = s.run.seed});
-  return run_training<Loss>(net, optimizer, data, s);
+  return run_training<Loss>(net, optimizer, data, s, stop);
 }
 
 }  // namespace
@@ -118,12 +124,13 @@ std::string network_summary() {
   return Net::summary();
 }
 
-double train(const settings& s, const prepared_data& data) {
+std::optional<double> train(const settings& s, const prepared_data& data,
+                            agd::train::stop_request* stop) {
   return examples::on_device<Net>(s.device, [&]<class Model>() {
     Model net(s.run.batch);
-    if (s.loss == "mse") return train_with_optimizer<agd::MSELoss>(net, data, s);
-    if (s.loss == "square") return train_with_optimizer<agd::SquareLoss>(net, data, s);
-    return train_with_optimizer<agd::CrossEntropyLoss>(net, data, s);
+    if (s.loss == "mse") return train_with_optimizer<agd::MSELoss>(net, data, s, stop);
+    if (s.loss == "square") return train_with_optimizer<agd::SquareLoss>(net, data, s, stop);
+    return train_with_optimizer<agd::CrossEntropyLoss>(net, data, s, stop);
   });
 }
 

@@ -30,7 +30,9 @@ struct settings {
 std::string network_summary();
 
 /// Trains the network as the settings say (resuming and checkpointing if asked) and returns its
-/// final test accuracy.
-double train(const settings& s, const prepared_data& data);
+/// final test accuracy; none if `stop` was set before the last epoch ended (the checkpoint, if
+/// one is set, then holds the step it stopped after).
+std::optional<double> train(const settings& s, const prepared_data& data,
+                            agd::train::stop_request* stop = nullptr);
 
 }  // namespace examples::fashion_mnist

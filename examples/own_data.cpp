@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 #include <vector>
 
 // 4 features per sample and 3 classes; each CSV line is "f1,f2,f3,f4,class".
@@ -14,8 +15,13 @@ using Net = agd::Sequential<agd::Dense<4, 64>, agd::Sqrt2Relu, agd::Dense<64, 64
                             agd::Dense<64, 3>>;
 
 int main(int argc, char** argv) {
+  const char* usage = "usage: own_data TRAIN.csv TEST.csv MODEL.safetensors\n";
+  if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+    std::cout << usage;
+    return 0;
+  }
   if (argc != 4) {
-    std::cerr << "usage: own_data TRAIN.csv TEST.csv MODEL.safetensors\n";
+    std::cerr << usage;
     return 2;
   }
   try {

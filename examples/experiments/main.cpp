@@ -65,7 +65,9 @@ int main(int argc, char** argv) {
   app.add_option("figure", figure, "figure1, figure5, figure6, phases, figure7, eta or all")
       ->required()
       ->check(CLI::IsMember({"figure1", "figure5", "figure6", "phases", "figure7", "eta", "all"}));
-  app.add_option("--out", out_dir, "Directory for the CSV files (created)")->capture_default_str();
+  app.add_option("--out", out_dir, "Directory for the CSV files (created)")
+      ->check(examples::non_empty_path())
+      ->capture_default_str();
   app.add_flag("--quick", quick,
                "A few steps per epoch on 8192 training and 2000 test samples: checks that "
                "everything runs (CI), not a result");

@@ -52,6 +52,7 @@
 #include "agd/train/position.hpp"
 #include "agd/train/predict.hpp"
 #include "agd/train/progress.hpp"
+#include "agd/train/stop.hpp"
 
 #include "agd/io/atomic_file.hpp"
 #include "agd/io/checkpoint.hpp"

@@ -356,6 +356,169 @@ TEST_CASE("ranks that hold different weights or batch capacities refuse to start
   }
 }
 
+TEST_CASE("ranks with other optimiser options or training settings refuse to start, naming them",
+          "[option-agreement]") {
+  const world& w = the_world();
+  REQUIRE(w.size == 2);
+  const auto train_set = make_data(1024, 1), test_set = make_data(200, 2);
+  const bool one = w.rank == 1;
+  const auto quiet = [&] {
+    agd::train::fit_options options;
+    options.log = nullptr;
+    options.max_steps_per_epoch = 2;
+    options.distributed.comm = w.all;
+    return options;
+  };
+  INFO("rank " << w.rank);
+  // Runs fit (which must refuse on every rank, before any step) and returns its message.
+  const auto refusal = [&](auto& net, auto& optimizer, const agd::train::fit_options& options,
+                           const char* why, bool cross_entropy_on_rank_1 = false) {
+    const std::vector<float> before = net.weights_to_host();
+    std::size_t steps = 0;
+    agd::train::fit_options counted = options;
+    counted.on_step = [&](std::size_t, double, double) { ++steps; };
+    const std::string message = error_message<std::invalid_argument>(
+        [&] {
+          if (cross_entropy_on_rank_1 && one)
+            agd::train::fit(net, optimizer, agd::CrossEntropyLoss{}, train_set, test_set, counted);
+          else
+            agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, counted);
+        },
+        why);
+    CHECK(steps == 0);
+    CHECK(net.weights_to_host() == before);
+    return message;
+  };
+  {
+    // SGD's learning rate: before the check compared options, this trained to different weights.
+    Net net(local_batch);
+    agd::SGD<Net> optimizer(net, {.lr = one ? 0.2 : 0.1, .seed = 3});
+    const std::string message =
+        refusal(net, optimizer, quiet(), "fit trained with different learning rates");
+    INFO(message);
+    CHECK(message.find("the optimiser option lr (rank 0: 0.1, rank 1: 0.2)") != std::string::npos);
+    CHECK(message.find("momentum") == std::string::npos);  // the same on both ranks
+  }
+  {
+    Net net(local_batch);
+    agd::SGD<Net> optimizer(net, {.lr = 0.1, .momentum = one ? 0.5 : 0.9, .seed = 3});
+    const std::string message =
+        refusal(net, optimizer, quiet(), "fit trained with different SGD momenta");
+    INFO(message);
+    CHECK(message.find("the optimiser option momentum (rank 0: 0.9, rank 1: 0.5)") !=
+          std::string::npos);
+  }
+  {
+    Net net(local_batch);
+    agd::AGD<Net> optimizer(net, {.gain = one ? 0.5 : 1.0, .seed = 3});
+    const std::string message =
+        refusal(net, optimizer, quiet(), "fit trained with different gains");
+    INFO(message);
+    CHECK(message.find("the optimiser option gain (rank 0: 1, rank 1: 0.5)") != std::string::npos);
+  }
+  {
+    Net net(local_batch);
+    agd::Adam<Net> optimizer(net, {.lr = 1e-3, .beta2 = one ? 0.99 : 0.999, .seed = 3});
+    const std::string message = refusal(net, optimizer, quiet(), "fit trained with other betas");
+    INFO(message);
+    CHECK(message.find("the optimiser option beta2 (rank 0: 0.999, rank 1: 0.99)") !=
+          std::string::npos);
+  }
+  {
+    // The optimisers themselves, by name.
+    Net net(local_batch);
+    agd::AGD<Net> agd_optimizer(net, {.seed = 3});
+    agd::SGD<Net> sgd_optimizer(net, {.lr = 0.1});
+    const std::vector<float> before = net.weights_to_host();
+    const std::string message = error_message<std::invalid_argument>(
+        [&] {
+          if (one)
+            agd::train::fit(net, sgd_optimizer, agd::MSELoss{}, train_set, test_set, quiet());
+          else
+            agd::train::fit(net, agd_optimizer, agd::MSELoss{}, train_set, test_set, quiet());
+        },
+        "fit trained with AGD on one rank and SGD on the other");
+    INFO(message);
+    CHECK(message.find("the optimiser (rank 0: agd, rank 1: sgd)") != std::string::npos);
+    CHECK(net.weights_to_host() == before);
+  }
+  {
+    // fit's own settings: every one that differs is named with both values.
+    Net net(local_batch);
+    agd::AGD<Net> optimizer(net, {.seed = 3});
+    agd::train::fit_options options = quiet();
+    options.epochs = one ? 3 : 2;
+    options.seed = one ? 12 : 11;
+    options.max_steps_per_epoch = one ? 3 : 2;
+    options.checkpoint_every_steps = one ? 5 : 0;
+    options.distributed.overlap = !one;
+    const std::string message = refusal(net, optimizer, options, "fit trained with other settings",
+                                        /*cross_entropy_on_rank_1=*/true);
+    INFO(message);
+    for (const char* part :
+         {"the seed (rank 0: 11, rank 1: 12)", "the epochs (rank 0: 2, rank 1: 3)",
+          "the max_steps_per_epoch (rank 0: 2, rank 1: 3)",
+          "the checkpoint_every_steps (rank 0: 0, rank 1: 5)",
+          "the overlap (rank 0: true, rank 1: false)", "the loss (rank 0: mse, rank 1: xent)"})
+      CHECK(message.find(part) != std::string::npos);
+    CHECK(message.find("the optimiser option") == std::string::npos);
+  }
+  {
+    // A stop request on one rank only: the ranks could not agree when to stop.
+    Net net(local_batch);
+    agd::AGD<Net> optimizer(net, {.seed = 3});
+    agd::train::stop_request stop;
+    agd::train::fit_options options = quiet();
+    if (one) options.stop = &stop;
+    const std::string message =
+        refusal(net, optimizer, options, "fit trained with a stop request on one rank only");
+    INFO(message);
+    CHECK(message.find("the stop request (rank 0: none, rank 1: given)") != std::string::npos);
+  }
+}
+
+TEST_CASE("a stop asked for on one rank stops every rank after the same step, rank 0 saving",
+          "[stop]") {
+  const world& w = the_world();
+  REQUIRE(w.size == 2);
+  const auto train_set = make_data(4096, 1), test_set = make_data(1000, 2);
+  Net net(local_batch);
+  agd::Adam<Net> optimizer(net, {.lr = 1e-3, .seed = 3});
+  agd::train::fit_options options;
+  options.epochs = 2;
+  options.max_steps_per_epoch = 10;
+  options.seed = 11;
+  options.log = nullptr;
+  options.distributed.comm = w.all;
+  agd::train::stop_request stop;
+  options.stop = &stop;
+  std::size_t last_step = 0;
+  options.on_step = [&](std::size_t step, double, double) {
+    last_step = step;
+    if (step == 13 && w.rank == 1) stop.request();  // e.g. a signal that reached rank 1 alone
+  };
+  std::vector<std::size_t> saved_at;
+  options.on_checkpoint = [&](const agd::train::training_position& p) {
+    saved_at.push_back(p.global_step);
+  };
+  const auto history =
+      agd::train::fit(net, optimizer, agd::MSELoss{}, train_set, test_set, options);
+  INFO("rank " << w.rank);
+  // Rank 1 asked after step 13's sums; the ranks learn of it with step 14's, and both stop there.
+  CHECK(last_step == 14);
+  CHECK(history.size() == 1);
+  // Rank 0 alone saves: after epoch 1, and at the stop.
+  CHECK(saved_at == (w.rank == 0 ? std::vector<std::size_t>{10, 14} : std::vector<std::size_t>{}));
+  // Both ranks hold the same weights (the other's, sent over as a sum minus its own).
+  std::vector<float> weights = net.weights_to_host();
+  std::vector<double> summed(weights.begin(), weights.end());
+  w.all->sum_on_host(summed);
+  std::size_t different = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    different += summed[i] != 2.0 * double(weights[i]);
+  CHECK(different == 0);
+}
+
 // Run only by the ctest scripts that expect the job to fail (hidden tags).
 
 TEST_CASE("a rank killed mid-run stops the others", "[.killed]") {

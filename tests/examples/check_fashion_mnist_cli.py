@@ -10,7 +10,9 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
+import signal
 import stat
 import struct
 import subprocess
@@ -73,7 +75,7 @@ class Checker:
         return os.path.join(self.scratch, name)
 
     def run(self, *flags, data=None):
-        command = [self.binary, "--data", data or self.data]
+        command = [self.binary, "--data", self.data if data is None else data]
         for flag, default in (("--threads", "1"), ("--batch", "128")):
             if flag not in flags:
                 command += [flag, default]
@@ -261,10 +263,91 @@ def check_data_paths(c):
                    c.run("--epochs", "1", data=broken), "loop of symbolic links")
 
 
+def check_flags_that_would_lose_work(c):
+    """An empty path is not "no file", and two outputs naming one file would overwrite each
+    other: all refused before any work, and the files already there keep their bytes."""
+    keep = c.path("keep.safetensors")
+    rc, out = c.run("--epochs", "1", "--checkpoint", keep)
+    c.expect("a run to keep succeeds", rc == 0, f"exit {rc}:\n{out[-1500:]}")
+    kept = open(keep, "rb").read()
+
+    def unchanged(name):
+        c.expect(f"{name}: the checkpoint keeps its bytes", open(keep, "rb").read() == kept,
+                 "it was overwritten")
+
+    c.expect_error("--resume \"\" is refused (not a run from scratch)",
+                   c.run("--epochs", "2", "--resume", "", "--checkpoint", keep),
+                   "--resume", "empty")
+    unchanged("--resume \"\"")
+    for flag in ("--checkpoint", "--csv"):
+        c.expect_error(f"{flag} \"\" is refused", c.run("--epochs", "1", flag, ""), flag, "empty")
+    c.expect_error("--data \"\" is refused", c.run("--epochs", "1", data=""), "--data", "empty")
+    c.expect_error("--checkpoint and --csv naming the same file are refused",
+                   c.run("--epochs", "1", "--checkpoint", keep, "--csv", keep),
+                   "--checkpoint", "--csv", "the same file")
+    unchanged("--checkpoint X --csv X")
+    # Other spellings of the same file: a path through "..", and a symbolic link to it.
+    os.makedirs(c.path("sub"), exist_ok=True)
+    os.symlink("keep.safetensors", c.path("keep_link.safetensors"))
+    for other in (os.path.join(c.path("sub"), "..", "keep.safetensors"),
+                  c.path("keep_link.safetensors")):
+        c.expect_error(f"--csv {os.path.relpath(other, c.scratch)} (the checkpoint) is refused",
+                       c.run("--epochs", "1", "--checkpoint", keep, "--csv", other),
+                       "the same file")
+    unchanged("other spellings")
+    # --csv naming the checkpoint to resume from would replace it with rows.
+    c.expect_error("--csv naming the --resume checkpoint is refused",
+                   c.run("--epochs", "2", "--resume", keep, "--csv", keep),
+                   "--resume", "--csv", "the same file")
+    unchanged("--resume X --csv X")
+    # The one pairing that is meant: resume from the checkpoint the run goes on writing.
+    rc, out = c.run("--epochs", "2", "--resume", keep, "--checkpoint", keep)
+    c.expect("--checkpoint X --resume X still continues the run", rc == 0 and "resumed from" in out,
+             f"exit {rc}:\n{out[-1500:]}")
+
+
+def check_sigint_saves_and_resumes(c):
+    """Ctrl-C mid-run: the program finishes the step, saves the checkpoint there, says how to go
+    on and exits 130; resumed, the run ends with the very checkpoint an uninterrupted run writes.
+    When the signal lands does not matter: every stop point must resume to the same bytes."""
+    epochs = "40"
+    full = c.path("sigint_full.safetensors")
+    rc, out = c.run("--epochs", epochs, "--checkpoint", full)
+    c.expect("the uninterrupted run succeeds", rc == 0, f"exit {rc}:\n{out[-1500:]}")
+    cut = c.path("sigint_cut.safetensors")
+    command = [c.binary, "--data", c.data, "--threads", "1", "--batch", "128", "--epochs", epochs,
+               "--checkpoint", cut]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           errors="replace")
+    out = ""
+    for line in run.stdout:
+        out += line
+        if line.startswith("epoch 3:"):
+            run.send_signal(signal.SIGINT)
+            break
+    try:
+        out += run.communicate(timeout=TIMEOUT)[0]
+    except subprocess.TimeoutExpired:
+        run.kill()
+        out += run.communicate()[0]
+    c.expect("SIGINT stops the run with status 130, saying where the checkpoint is",
+             run.returncode == 130 and "stopped by SIGINT" in out and
+             f"add --resume {cut}" in out and "final test accuracy" not in out,
+             f"exit {run.returncode}:\n{out[-1500:]}")
+    stopped = re.search(r"stopped as asked (after (step \d+ of \d+ of )?epoch \d+)", out)
+    c.expect("fit says where it stopped", stopped is not None, out[-1500:])
+    rc, out = c.run("--epochs", epochs, "--checkpoint", cut, "--resume", cut)
+    c.expect("the stopped run resumes to the end", rc == 0 and "resumed from" in out,
+             f"exit {rc}:\n{out[-1500:]}")
+    c.expect("the resumed run ends with the uninterrupted run's checkpoint, byte for byte",
+             open(cut, "rb").read() == open(full, "rb").read(),
+             f"{cut} and {full} differ (stopped {stopped.group(1) if stopped else '?'})")
+
+
 CHECKS = [check_paths_that_are_not_regular_files, check_symlinks_are_followed,
           check_resume_past_the_end, check_resume_with_other_settings, check_resume_with_other_data,
           check_fifo_reads_do_not_hang, check_failing_early, check_flags_are_validated,
-          check_data_paths]
+          check_data_paths, check_flags_that_would_lose_work, check_sigint_saves_and_resumes]
 
 
 def main():

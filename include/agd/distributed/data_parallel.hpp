@@ -16,12 +16,15 @@
 //
 // A NaN or Inf a rank meets is reported to every rank through the summed figures and gradients
 // (a non-finite value makes the sum non-finite), so every rank throws the same
-// agd::non_finite_error before any weight changes. Ranks check at the start that they run the
-// same network type, weights, optimiser state, data and options (check_same_run).
+// agd::non_finite_error before any weight changes. A stop request (fit_options::stop) travels
+// the same way, so that every rank stops after the same step. Ranks check at the start that they
+// run the same network type, weights, optimiser, its options and state, data and settings
+// (check_same_run).
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -29,6 +32,7 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -84,25 +88,105 @@ inline std::uint64_t hash_text(const std::string& text) {
   return hash_bytes(text.data(), text.size());
 }
 
-/// One fact the ranks must agree on: what it is, its value (or hash), and whether the value
-/// means something to a reader (a count) or is a hash.
+/// How a fact the ranks compare reads in a message: a hash (only "differs"), a count, a real
+/// number, true/false, a text, or an option that may be unset ("none") or something given.
+enum class fact_kind { hash, count, real, flag, text, optional_count, presence };
+
+/// One fact the ranks must agree on: what it is and its value: a count, a double's bits, 0 or 1,
+/// or a hash (of the text, for a text). `present` is false for an unset optional value.
 struct run_fact {
-  const char* what;
-  std::uint64_t value;
-  bool shown;
+  std::string what;
+  std::uint64_t value = 0;
+  fact_kind kind = fact_kind::hash;
+  std::string text{};
+  bool present = true;
 };
 
+inline run_fact make_fact(std::string what, bool value) {
+  return {std::move(what), value ? 1u : 0u, fact_kind::flag};
+}
+inline run_fact make_fact(std::string what, double value) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  return {std::move(what), bits, fact_kind::real};
+}
+template <class Count>
+requires(std::is_unsigned_v<Count> && !std::is_same_v<Count, bool>) run_fact
+    make_fact(std::string what, Count value) {
+  return {std::move(what), std::uint64_t(value), fact_kind::count};
+}
+inline run_fact make_fact(std::string what, const std::optional<std::uint64_t>& value) {
+  return {std::move(what), value.value_or(0), fact_kind::optional_count, {}, value.has_value()};
+}
+inline run_fact make_fact(std::string what, const std::string& value) {
+  return {std::move(what), hash_text(value), fact_kind::text, value};
+}
+/// Whether something (a callback, a stop request) was given: "given" or "none".
+inline run_fact presence_fact(std::string what, bool given) {
+  return {std::move(what), given ? 1u : 0u, fact_kind::presence};
+}
+
+/// How a rank's value of a fact reads: "64", "0.1", "true", "mse", "none".
+inline std::string fact_value_text(fact_kind kind, std::uint64_t value, bool present,
+                                   const std::string& text) {
+  switch (kind) {
+    case fact_kind::real: {
+      double number = 0;
+      std::memcpy(&number, &value, sizeof number);
+      char digits[32];
+      // The shortest text that reads back as the same double: 0.1, not 0.10000000000000001.
+      const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
+      return std::string(digits, end);
+    }
+    case fact_kind::flag:
+      return value ? "true" : "false";
+    case fact_kind::presence:
+      return value ? "given" : "none";
+    case fact_kind::optional_count:
+      return present ? std::to_string(value) : "none";
+    case fact_kind::text:
+      return text;
+    default:
+      return std::to_string(value);
+  }
+}
+
+/// Passed to an options struct's for_each to see whether it lists its options.
+struct option_probe {
+  template <class T>
+  void operator()(const char*, const T&) const {}
+};
+/// An optimiser whose options() lists them (agd::sgd_options::for_each and the like).
+template <class Opt>
+concept lists_its_options = requires(const Opt& optimizer) {
+  optimizer.options().for_each(option_probe{});
+};
+
+/// The optimiser's options as facts named by the option ("lr"), for an optimiser that lists
+/// them; none for another (its name and state are still compared).
+template <class Opt>
+std::vector<run_fact> option_facts(const Opt& optimizer) {
+  std::vector<run_fact> facts;
+  if constexpr (lists_its_options<Opt>)
+    optimizer.options().for_each(
+        [&](const char* name, const auto& value) { facts.push_back(make_fact(name, value)); });
+  return facts;
+}
+
 /// The values of this step's figures that are summed over the ranks: this rank's share of the
-/// batch loss (its sum over its samples / the global batch), its correct predictions, and
-/// 2^rank if its loss is not finite (so that every rank can name the rank that failed).
+/// batch loss (its sum over its samples / the global batch), its correct predictions, 2^rank if
+/// its loss is not finite (so that every rank can name the rank that failed), and 1 if it asks
+/// to stop (so that every rank stops after the same step).
 struct collect_figures {
   const double* slots;  // the network's result slots: loss share, correct predictions
   double* figures;
   double rank_bit;
+  double stop;
   AGD_HOST_DEVICE void operator()() const {
     figures[0] = slots[0];
     figures[1] = slots[1];
     figures[2] = math::is_finite(slots[0]) ? 0.0 : rank_bit;
+    figures[3] = stop;
   }
 };
 
@@ -129,8 +213,9 @@ class data_parallel {
  public:
   using backend = typename Net::backend_type;
   using scalar_type = typename Net::scalar_type;
-  /// Entries of figures(): the summed loss (the global batch's mean), the correct predictions.
-  static constexpr std::size_t figure_count = 3;
+  /// Entries of figures(): the summed loss (the global batch's mean), the correct predictions,
+  /// the failed ranks' bits, the ranks that asked to stop.
+  static constexpr std::size_t figure_count = 4;
 
   data_parallel(Net& net, const data_parallel_options& options)
       : net_(net), comm_(checked(options.comm)), options_(options) {
@@ -210,10 +295,10 @@ class data_parallel {
     }
     // Accuracy of the batch before the step (the output is the forward pass's).
     agd::batch_correct(net_, net_.label_buffer());
-    backend::single(context,
-                    detail::collect_figures{
-                        net_.result_slots(), figures_.data(),
-                        comm_.rank() < 52 ? double(std::uint64_t(1) << comm_.rank()) : 1.0});
+    backend::single(context, detail::collect_figures{
+                                 net_.result_slots(), figures_.data(),
+                                 comm_.rank() < 52 ? double(std::uint64_t(1) << comm_.rank()) : 1.0,
+                                 stop_requested_ ? 1.0 : 0.0});
     comm_.start_sum(figures_.data(), figure_count);
     next_bucket_ = 0;
     if (options_.overlap) {
@@ -237,6 +322,24 @@ class data_parallel {
   /// The summed figures of the last step, in backend memory: the global batch's mean loss, its
   /// correct predictions.
   const double* figures() const { return figures_.data(); }
+
+  /// Whether this rank asks to stop: sent with the figures of every step from the next on.
+  void set_stop_requested(bool requested) { stop_requested_ = requested; }
+  /// Whether any rank asked to stop in the last step (the same answer on every rank). On a
+  /// device this reads the step's figures back, so it waits for the step to finish.
+  bool stop_requested_in_last_step() const {
+    double asked = 0;
+    backend::download(net_.context(), figures_.data() + 3, 1, &asked);
+    backend::synchronize(net_.context());
+    return asked > 0;
+  }
+  /// Whether any rank asks to stop, outside a step (between epochs): a sum over the ranks, so
+  /// every rank must call it together.
+  bool any_rank_requests_stop(bool mine) {
+    std::array<double, 1> asked{mine ? 1.0 : 0.0};
+    comm_.sum_on_host(asked);
+    return asked[0] > 0;
+  }
   /// Seconds the last step waited for its sums after the backward pass (on the CPU: the
   /// communication the backward pass did not hide; on a device: only the enqueueing).
   double last_wait_seconds() const { return last_wait_seconds_; }
@@ -272,48 +375,42 @@ class data_parallel {
   }
 
   /// Checks that every rank runs the same training: the network type, batch capacity, weights,
-  /// optimiser and its state, training and test sets, and the settings in `settings`. Throws
-  /// std::invalid_argument on every rank, naming each difference and the ranks that have it.
+  /// optimiser, its options and its state, training and test sets, and the settings in
+  /// `settings`. Throws std::invalid_argument on every rank, naming each difference and the
+  /// ranks that have it, with their values where they can be shown ("the optimiser option lr
+  /// (rank 0: 0.1, rank 1: 0.2)").
   template <class Opt>
   void check_same_run(const Opt& optimizer, const data::dataset& train, const data::dataset& test,
                       std::span<const detail::run_fact> settings) {
     std::vector<detail::run_fact> facts = network_facts(optimizer);
-    facts.push_back({"training set size", train.size(), true});
-    facts.push_back({"training set", hash_dataset(train), false});
-    facts.push_back({"test set size", test.size(), true});
-    facts.push_back({"test set", hash_dataset(test), false});
-    facts.push_back({"overlap", options_.overlap, true});
-    facts.push_back({"bucket bytes", options_.bucket_bytes, true});
+    const std::vector<detail::run_fact> options = detail::option_facts(optimizer);
+    // The options are compared one by one only where every rank lists as many (the same
+    // optimiser does); this count goes first, so that every rank knows.
+    const std::size_t option_count_fact = facts.size();
+    facts.push_back({"optimiser options", options.size()});
+    facts.push_back(detail::make_fact("training set size", train.size()));
+    facts.push_back({"training set", hash_dataset(train)});
+    facts.push_back(detail::make_fact("test set size", test.size()));
+    facts.push_back({"test set", hash_dataset(test)});
+    facts.push_back(detail::make_fact("overlap", options_.overlap));
+    facts.push_back(detail::make_fact("bucket bytes", options_.bucket_bytes));
     facts.insert(facts.end(), settings.begin(), settings.end());
-    std::vector<std::uint64_t> mine;
-    for (const auto& fact : facts) mine.push_back(fact.value);
-    const std::vector<std::uint64_t> all = comm_.gather_on_host(mine);
-    // E.g. "the weights (rank 1 differs from rank 0); the batch capacity (rank 0: 64,
-    // rank 1: 32)".
-    std::string differences;
-    for (std::size_t f = 0; f < facts.size(); ++f) {
-      std::string ranks;
-      for (std::size_t r = 1; r < comm_.size(); ++r) {
-        const std::uint64_t value = all[r * facts.size() + f];
-        if (value == all[f]) continue;
-        ranks += (ranks.empty() ? "rank " : ", rank ") + std::to_string(r);
-        if (facts[f].shown) ranks += ": " + std::to_string(value);
-      }
-      if (ranks.empty()) continue;
-      differences += std::string(differences.empty() ? "" : "; ") + "the " + facts[f].what + " (";
-      if (facts[f].shown)
-        differences += "rank 0: " + std::to_string(all[f]) + ", " + ranks + ")";
-      else
-        differences +=
-            ranks + " differ" + (ranks.find(',') == std::string::npos ? "s" : "") + " from rank 0)";
+    std::vector<bool> differs;
+    std::string differences = describe_differences(facts, differs);
+    if (!differs[option_count_fact] && !options.empty()) {
+      std::vector<bool> ignored;
+      const std::string option_differences =
+          describe_differences(options, ignored, "optimiser option ");
+      if (!option_differences.empty())
+        differences += (differences.empty() ? "" : "; ") + option_differences;
     }
     if (!differences.empty())
       throw std::invalid_argument(
           "agd::train::fit: the " + std::to_string(comm_.size()) +
           " ranks are not running the same training; they differ in " + differences +
           ". Every rank must construct the same network (the same batch capacity), hold the same "
-          "weights and optimiser state (the same seed, or the same checkpoint), and pass the same "
-          "data and options");
+          "weights and optimiser state (the same seed, or the same checkpoint), use the same "
+          "optimiser with the same options, and pass the same data and options to fit");
   }
 
   /// After each rank's own preparation (rank 0 opens the CSV file): if any rank failed, every
@@ -374,6 +471,75 @@ class data_parallel {
                             "The network's output overflowed or the inputs are too large.");
   }
 
+  /// Every rank's values of `facts` (the same facts, in the same order, on every rank): "the
+  /// <prefix>X (rank 0: 64, rank 1: 32)" or "the <prefix>X (rank 1 differs from rank 0)" for each
+  /// that differs, joined by "; ", and in `differs` which did. Collective: every rank must call
+  /// it together.
+  std::string describe_differences(const std::vector<detail::run_fact>& facts,
+                                   std::vector<bool>& differs, const char* prefix = "") {
+    using detail::fact_kind;
+    // Two words per fact: its value, and its presence (an optional) or its length (a text).
+    std::vector<std::uint64_t> mine;
+    for (const auto& fact : facts) {
+      mine.push_back(fact.value);
+      mine.push_back(fact.kind == fact_kind::text ? fact.text.size() : fact.present ? 1 : 0);
+    }
+    const std::vector<std::uint64_t> all = comm_.gather_on_host(mine);
+    const std::size_t words = mine.size(), ranks = comm_.size();
+    const auto value = [&](std::size_t r, std::size_t f) { return all[r * words + 2 * f]; };
+    const auto aux = [&](std::size_t r, std::size_t f) { return all[r * words + 2 * f + 1]; };
+    differs.assign(facts.size(), false);
+    // The texts of the text facts that differ, from every rank: a second exchange, which every
+    // rank makes (each knows from `all` which texts differ and how long they are).
+    std::vector<std::size_t> texts;
+    std::size_t longest = 0;
+    for (std::size_t f = 0; f < facts.size(); ++f) {
+      for (std::size_t r = 1; r < ranks; ++r)
+        differs[f] = differs[f] || value(r, f) != value(0, f) || aux(r, f) != aux(0, f);
+      if (differs[f] && facts[f].kind == fact_kind::text) {
+        texts.push_back(f);
+        for (std::size_t r = 0; r < ranks; ++r) longest = std::max<std::size_t>(longest, aux(r, f));
+      }
+    }
+    std::vector<std::vector<std::string>> text_of(facts.size());
+    if (!texts.empty()) {
+      const std::size_t text_words = (longest + 7) / 8;
+      std::vector<std::uint64_t> packed(texts.size() * text_words, 0);
+      for (std::size_t t = 0; t < texts.size(); ++t)
+        std::memcpy(packed.data() + t * text_words, facts[texts[t]].text.data(),
+                    facts[texts[t]].text.size());
+      const std::vector<std::uint64_t> all_texts = comm_.gather_on_host(packed);
+      for (std::size_t t = 0; t < texts.size(); ++t)
+        for (std::size_t r = 0; r < ranks; ++r)
+          text_of[texts[t]].emplace_back(
+              reinterpret_cast<const char*>(all_texts.data() + (r * texts.size() + t) * text_words),
+              aux(r, texts[t]));
+    }
+    std::string differences;
+    for (std::size_t f = 0; f < facts.size(); ++f) {
+      if (!differs[f]) continue;
+      const auto& fact = facts[f];
+      const auto shown = [&](std::size_t r) {
+        return detail::fact_value_text(fact.kind, value(r, f), aux(r, f) != 0,
+                                       text_of[f].empty() ? std::string() : text_of[f][r]);
+      };
+      std::string others;
+      for (std::size_t r = 1; r < ranks; ++r) {
+        if (value(r, f) == value(0, f) && aux(r, f) == aux(0, f)) continue;
+        others += (others.empty() ? "rank " : ", rank ") + std::to_string(r);
+        if (fact.kind != fact_kind::hash) others += ": " + shown(r);
+      }
+      differences +=
+          std::string(differences.empty() ? "" : "; ") + "the " + prefix + fact.what + " (";
+      if (fact.kind != fact_kind::hash)
+        differences += "rank 0: " + shown(0) + ", " + others + ")";
+      else
+        differences += others + " differ" + (others.find(',') == std::string::npos ? "s" : "") +
+                       " from rank 0)";
+    }
+    return differences;
+  }
+
   template <class Opt>
   std::vector<detail::run_fact> network_facts(const Opt& optimizer) const {
     using Plain = std::remove_const_t<Opt>;
@@ -393,13 +559,12 @@ class data_parallel {
     }
     std::uint64_t steps = 0;
     if constexpr (io::detail::has_restorable_steps<Plain>) steps = optimizer.steps();
-    return {{"network type", detail::hash_text(type), false},
-            {"batch capacity", net_.batch_capacity(), true},
-            {"weights", detail::hash_bytes(weights.data(), weights.size() * sizeof(scalar_type)),
-             false},
-            {"optimiser", detail::hash_text(std::string(optimizer.name())), false},
-            {"optimiser state", state, false},
-            {"optimiser steps", steps, true}};
+    return {{"network type", detail::hash_text(type)},
+            detail::make_fact("batch capacity", net_.batch_capacity()),
+            {"weights", detail::hash_bytes(weights.data(), weights.size() * sizeof(scalar_type))},
+            detail::make_fact("optimiser", std::string(optimizer.name())),
+            {"optimiser state", state},
+            detail::make_fact("optimiser steps", steps)};
   }
 
   static std::uint64_t hash_dataset(const data::dataset& data) {
@@ -416,6 +581,7 @@ class data_parallel {
   std::size_t next_bucket_ = 0;
   typename backend::template buffer<double> figures_;
   double last_wait_seconds_ = 0;
+  bool stop_requested_ = false;
 };
 
 }  // namespace agd::distributed

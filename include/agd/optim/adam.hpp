@@ -30,6 +30,17 @@ struct adam_options {
   /// With a seed, (re)initialise the network as PyTorch's nn.Linear does (Kaiming-uniform);
   /// without one, keep its weights.
   std::optional<std::uint64_t> seed = std::nullopt;
+
+  /// Calls f(name, value) for every option: what data-parallel ranks compare before training
+  /// (agd::train::fit), so that one rank with another learning rate cannot drift apart silently.
+  template <class F>
+  void for_each(F&& f) const {
+    f("lr", lr);
+    f("beta1", beta1);
+    f("beta2", beta2);
+    f("eps", eps);
+    f("seed", seed);
+  }
 };
 
 template <class Net>

@@ -29,6 +29,14 @@ struct agd_options {
   /// scheme from it; without one it keeps the weights the network has (initialised the same way
   /// when it was constructed, or loaded).
   std::optional<std::uint64_t> seed = std::nullopt;
+
+  /// Calls f(name, value) for every option: what data-parallel ranks compare before training
+  /// (agd::train::fit), so that one rank with another gain cannot drift apart silently.
+  template <class F>
+  void for_each(F&& f) const {
+    f("gain", gain);
+    f("seed", seed);
+  }
 };
 
 template <class Net>

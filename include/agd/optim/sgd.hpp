@@ -26,6 +26,15 @@ struct sgd_options {
   /// With a seed, (re)initialise the network as PyTorch's nn.Linear does (Kaiming-uniform);
   /// without one, keep its weights.
   std::optional<std::uint64_t> seed = std::nullopt;
+
+  /// Calls f(name, value) for every option: what data-parallel ranks compare before training
+  /// (agd::train::fit), so that one rank with another learning rate cannot drift apart silently.
+  template <class F>
+  void for_each(F&& f) const {
+    f("lr", lr);
+    f("momentum", momentum);
+    f("seed", seed);
+  }
 };
 
 template <class Net>

@@ -7,6 +7,10 @@
 // where the step runs (training_sums, in the backend's memory), so that on CUDA a step waits for
 // nothing: the sums are read back only for a progress update, a checkpoint, an on_step callback
 // (which asks for every step's figures) and the end of the epoch.
+//
+// A stop request (fit_options::stop, e.g. set by stop_on_signals on Ctrl-C) is honoured after the
+// step it arrives in: fit hands on_checkpoint the position after that step, so no work is lost,
+// says where it stopped and returns the epochs it completed.
 #pragma once
 
 #include <algorithm>
@@ -41,6 +45,7 @@
 #include "agd/train/batch_loader.hpp"
 #include "agd/train/position.hpp"
 #include "agd/train/progress.hpp"
+#include "agd/train/stop.hpp"
 
 namespace agd::train {
 
@@ -52,7 +57,10 @@ struct epoch_metrics {
   double test_loss = 0;                           // on the whole test set after the epoch
   double test_accuracy = 0;                       // on the whole test set after the epoch
   double mean_eta = 0, min_eta = 0, max_eta = 0;  // learning rate of the optimiser's steps
-  double step_ms = 0;  // median wall time of forward+loss+backward+optimiser
+  // Wall time of forward+loss+backward+optimiser per step: the median over the epoch's steps on
+  // a synchronous backend (the CPU); on an asynchronous one (CUDA), where the host sees only a
+  // step's launch, the mean (the epoch's training time / its steps). The log line says which.
+  double step_ms = 0;
   double seconds = 0;  // wall time of the epoch, evaluation included
 };
 
@@ -66,7 +74,9 @@ struct fit_options {
   std::optional<std::filesystem::path> csv;
   /// Where progress and epoch summaries go (nullptr: silent).
   std::ostream* log = &std::cerr;
-  /// Draw a progress bar in place when `log` is std::cerr on a terminal.
+  /// Show progress: a bar drawn in place when `log` is std::cerr on a terminal; on anything
+  /// else a line per tenth of a long epoch (progress_bar::long_epoch_steps steps or more), and
+  /// nothing besides the epoch's summary line for a shorter one.
   bool progress = true;
   /// Called after every step with (global step, loss, eta).
   std::function<void(std::size_t, double, double)> on_step;
@@ -88,7 +98,20 @@ struct fit_options {
   /// samples (the order one process would use for the global batch); every rank returns the
   /// same metrics; only rank 0 logs, writes `csv` and calls on_checkpoint.
   distributed::data_parallel_options distributed{};
+  /// Stop after the current step once this is set (from a callback, another thread, or a
+  /// signal: stop_on_signals): fit calls on_checkpoint with the position after that step (unless
+  /// that step ended the epoch, whose own checkpoint follows), logs where it stopped and returns
+  /// the epochs it completed. Already set when fit starts: fit takes no step. Data-parallel,
+  /// a request on any rank reaches the others with the next step's sums, and every rank stops
+  /// after that step (every rank must give a stop_request or none; on CUDA the sums are looked
+  /// at every distributed_stop_check_steps steps).
+  stop_request* stop = nullptr;
 };
+
+/// Data-parallel on an asynchronous backend (CUDA), the ranks learn of a stop request from the
+/// step's summed figures, which the host reads only every this many steps (reading waits for the
+/// step, which would otherwise never wait).
+inline constexpr std::size_t distributed_stop_check_steps = 16;
 
 struct evaluation {
   double loss = 0;
@@ -229,13 +252,18 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   };
   if (options.distributed.comm) {
     parallel.emplace(net, options.distributed);
-    const distributed::detail::run_fact settings[] = {
-        {"seed", options.seed, true},
-        {"epochs", options.epochs, true},
-        {"max_steps_per_epoch", options.max_steps_per_epoch, true},
-        {"capture_graph", options.capture_graph, true},
-        {"loss", distributed::detail::hash_text(Loss::name()), false},
-        {"resume position", options.resume ? hash_position(*options.resume) : 0, false}};
+    // Every option of fit that changes what a rank computes (or when it stops): a rank with
+    // another value would train to other weights, or wait for the others forever.
+    namespace facts = distributed::detail;
+    const facts::run_fact settings[] = {
+        facts::make_fact("seed", options.seed),
+        facts::make_fact("epochs", options.epochs),
+        facts::make_fact("max_steps_per_epoch", options.max_steps_per_epoch),
+        facts::make_fact("checkpoint_every_steps", options.checkpoint_every_steps),
+        facts::make_fact("capture_graph", options.capture_graph),
+        facts::make_fact("loss", std::string(Loss::name())),
+        {"resume position", options.resume ? hash_position(*options.resume) : 0},
+        facts::presence_fact("stop request", options.stop != nullptr)};
     parallel->check_same_run(optimizer, train, test, settings);
     if (options.capture_graph)
       throw std::invalid_argument(
@@ -312,12 +340,36 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
 
   std::vector<epoch_metrics> history;
   std::size_t global_step = start.global_step;
+  // Whether a stop was asked for: data-parallel, by any rank (the same answer on every rank).
+  const auto stop_asked_between_epochs = [&] {
+    if (!options.stop) return false;
+    if (!parallel) return options.stop->requested();
+    return parallel->any_rank_requests_stop(options.stop->requested());
+  };
+  const auto stopped = [&](const std::string& where) {
+    if (log)
+      *log << "agd::train::fit: stopped as asked " << where << " (global step " << global_step
+           << "); "
+           << (global_step == start.global_step ? "no step was taken, so nothing was saved"
+               : options.on_checkpoint ? "on_checkpoint was given the position to resume from"
+                                       : "nothing was saved (no on_checkpoint)")
+           << "\n"
+           << std::flush;
+    return history;
+  };
   for (std::size_t epoch = start.epoch; epoch <= options.epochs; ++epoch) {
+    if (stop_asked_between_epochs()) {
+      // Before this epoch: the previous one ended with its own checkpoint (if any), and none
+      // was taken by this call if it is the first.
+      if (global_step == start.global_step) return stopped("before its first step");
+      return stopped("after epoch " + std::to_string(epoch - 1));
+    }
     const auto epoch_start = clock::now();
     sampler.start_epoch(epoch - 1);
     const bool resumed = options.resume && epoch == start.epoch;
     std::optional<progress_bar> bar;
-    if (log && options.progress)
+    // Not on a terminal, a short epoch shows no progress: its summary line below is its line.
+    if (log && options.progress && (terminal || progress_bar::is_long(steps_per_epoch)))
       bar.emplace(*log, terminal, "epoch " + std::to_string(epoch), steps_per_epoch);
     epoch_metrics m;
     m.epoch = epoch;
@@ -374,6 +426,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     const auto training_start = clock::now();
     for (std::size_t step = first_step; step < steps_per_epoch && sampler.next(indices); ++step) {
       train_loader.stage(parallel ? parallel->share(indices) : indices);
+      if (parallel && options.stop) parallel->set_stop_requested(options.stop->requested());
       const auto step_start = clock::now();
       try {
         if (options.capture_graph)
@@ -399,9 +452,27 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
                          [&] { options.on_step(global_step, now.last_loss, now.last_eta); });
         if (draw) bar->update(m.steps, now.loss_sum / double(m.steps), now.last_eta);
       }
-      if (options.on_checkpoint && leader && options.checkpoint_every_steps &&
-          global_step % options.checkpoint_every_steps == 0 && step + 1 < steps_per_epoch)
+      const bool checkpoint_due = options.on_checkpoint && options.checkpoint_every_steps &&
+                                  global_step % options.checkpoint_every_steps == 0 &&
+                                  step + 1 < steps_per_epoch;
+      if (checkpoint_due && leader)
         this_rank_only("on_checkpoint", [&] { options.on_checkpoint(position(epoch, step + 1)); });
+      // A stop asked for: after the epoch's last step the epoch ends as usual (and the next one
+      // does not start); before it, the position after this step is saved, and fit returns.
+      bool stop_now = false;
+      if (options.stop && !parallel)
+        stop_now = options.stop->requested();
+      else if (options.stop &&
+               (!backend::asynchronous || global_step % distributed_stop_check_steps == 0))
+        stop_now = parallel->stop_requested_in_last_step();
+      if (stop_now && step + 1 < steps_per_epoch) {
+        if (bar) bar->finish();
+        if (options.on_checkpoint && leader && !checkpoint_due)
+          this_rank_only("on_checkpoint",
+                         [&] { options.on_checkpoint(position(epoch, step + 1)); });
+        return stopped("after step " + std::to_string(step + 1) + " of " +
+                       std::to_string(steps_per_epoch) + " of epoch " + std::to_string(epoch));
+      }
     }
     const training_sums totals = read_sums();
     if (bar) bar->finish();

@@ -1,6 +1,7 @@
 // Progress of an epoch. On a terminal: one line redrawn in place (at most ~10 times a second)
-// with steps, loss, eta and steps/s. Not on a terminal (a log file, CI): a plain line every tenth
-// of the epoch, so logs stay readable.
+// with steps, loss, eta and steps/s. Not on a terminal (a log file, CI), where every line stays:
+// one line at the end of a short epoch, one per tenth of a long one (long_epoch_steps steps or
+// more), so that a log of many small epochs is not hundreds of lines.
 #pragma once
 
 #include <unistd.h>
@@ -28,14 +29,25 @@ class progress_bar {
         start_(clock::now()),
         last_draw_(start_) {}
 
-  /// Whether update(step, ...) would draw: every 100 ms on a terminal, every tenth of the
-  /// epoch otherwise, and at the last step. Asked first, so that the figures (which a GPU step
-  /// keeps on the device) are read only when they are shown.
+  /// Not on a terminal, an epoch of at least this many steps gets a line per tenth of it; a
+  /// shorter one a single line, at its end.
+  static constexpr std::size_t long_epoch_steps = 100;
+
+  /// Whether an epoch of `total_steps` is long enough for a line per tenth when not on a
+  /// terminal (agd::train::fit shows no progress for a shorter one there: its epoch summary is
+  /// that epoch's line).
+  static bool is_long(std::size_t total_steps) { return total_steps >= long_epoch_steps; }
+
+  /// Whether update(step, ...) would draw: on a terminal every 100 ms and at the last step;
+  /// otherwise at the step that completes each tenth of a long epoch, or at the last step of a
+  /// short one. Asked first, so that the figures (which a GPU step keeps on the device) are read
+  /// only when they are shown.
   bool due(std::size_t step) const {
+    if (step == 0 || step > total_) return false;
     if (step == total_) return true;
     if (terminal_) return clock::now() - last_draw_ >= std::chrono::milliseconds(100);
-    const std::size_t tenth = total_ >= 10 ? total_ / 10 : 1;
-    return step % tenth == 0;
+    // The step whose share of the epoch crosses the next multiple of 10%.
+    return is_long(total_) && step * 10 / total_ != (step - 1) * 10 / total_;
   }
 
   void update(std::size_t step, double loss, double eta) {
