@@ -90,11 +90,14 @@ struct Conv2d {
   using bind = detail::conv2d_bound<Conv2d, Cin, Cout, K, Stride, Pad, In>;
 
   static std::string name() {
-    std::string text =
-        "Conv2d<" + std::to_string(Cin) + "," + std::to_string(Cout) + "," + std::to_string(K);
+    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict, its bug 105651) about the
+    // inlined copies of "literal" + std::string at -O3.
+    std::string text = "Conv2d<";
+    for (std::size_t value : {Cin, Cout, K}) text.append(std::to_string(value)).append(",");
     if (Stride != 1 || Pad != K / 2)
-      text += "," + std::to_string(Stride) + "," + std::to_string(Pad);
-    return text + ">";
+      text.append(std::to_string(Stride)).append(",").append(std::to_string(Pad)).append(",");
+    text.back() = '>';
+    return text;
   }
 };
 

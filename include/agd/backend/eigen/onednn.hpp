@@ -28,6 +28,7 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -272,9 +273,13 @@ enum primitive_kind : std::uint32_t {
 
 /// A made primitive and the descriptors of its arguments, in the order run() takes pointers.
 struct primitive {
+  /// Arrays rather than vectors: nvcc 13's front end crashes on std::vector<dnnl_memory_desc_t>
+  /// (an internal error in find_allocated_name_reference), and the CUDA build compiles this too.
+  static constexpr std::size_t max_arguments = 3;
   primitive_handle handle;
-  std::vector<int> arguments;  // DNNL_ARG_* of each pointer given to run()
-  std::vector<dnnl_memory_desc_t> descs;
+  std::array<int, max_arguments> arguments{};  // DNNL_ARG_* of each pointer given to run()
+  std::array<dnnl_memory_desc_t, max_arguments> descs{};
+  std::size_t argument_count = 0;
   dnnl_memory_desc_t scratchpad{};
   std::size_t scratchpad_bytes = 0;
   /// Per pool thread: one memory object per argument (and the scratchpad), made at the thread's
@@ -289,8 +294,8 @@ inline std::unique_ptr<primitive> make_primitive(
   auto made = std::make_unique<primitive>();
   check(dnnl_primitive_create(made->handle.out(), pd), "dnnl_primitive_create");
   for (const auto& [argument, query] : args) {
-    made->arguments.push_back(argument);
-    made->descs.push_back(queried_desc(pd, query));
+    made->arguments.at(made->argument_count) = argument;
+    made->descs.at(made->argument_count++) = queried_desc(pd, query);
   }
   made->scratchpad = queried_desc(pd, dnnl_query_scratchpad_md);
   made->scratchpad_bytes = size_of(made->scratchpad);
@@ -327,6 +332,7 @@ inline std::unique_ptr<primitive> make_reorder(const dnnl_memory_desc_t& from,
   auto made = make_primitive(pd.get(), {});
   made->arguments = {DNNL_ARG_FROM, DNNL_ARG_TO};
   made->descs = {from, to};
+  made->argument_count = 2;
   return made;
 }
 
@@ -367,8 +373,9 @@ class resources {
       prepare(p, thread);
     }
     per_thread& mine = threads_[thread];
+    if (mine.scratchpad.size() < p.scratchpad_bytes) mine.scratchpad.resize(p.scratchpad_bytes);
     auto& memories = p.memories[thread];
-    const std::size_t count = p.arguments.size();
+    const std::size_t count = p.argument_count;
     ++detail::library_calls_on_this_thread();
     struct leave {
       ~leave() { --detail::library_calls_on_this_thread(); }
@@ -432,8 +439,17 @@ class resources {
     return copy->data.data();
   }
 
-  /// A forward or backward pass begins: weights may have changed since the last one.
-  void begin_pass() { ++pass_; }
+  /// A forward or backward pass begins (no region of this network runs): weights may have
+  /// changed since the last one, and every thread's scratchpad is grown to the largest
+  /// primitive made so far, so that a thread that first runs a primitive another made in an
+  /// earlier pass allocates nothing.
+  void begin_pass() {
+    ++pass_;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (unsigned thread = 0; thread < cpu_pool().size(); ++thread)
+      if (threads_[thread].scratchpad.size() < largest_scratchpad_)
+        threads_[thread].scratchpad.resize(largest_scratchpad_);
+  }
 
  private:
   /// Bytes aligned for any oneDNN kernel (64, one cache line), zero-initialised when grown.
@@ -461,17 +477,20 @@ class resources {
     aligned_bytes data;
   };
 
-  /// Thread `thread`'s stream, scratchpad (grown to p's) and memory objects for p.
+  /// Thread `thread`'s stream and memory objects for p. Its scratchpad is not touched here (the
+  /// thread may be running a primitive with it): the largest scratchpad made so far is noted,
+  /// and each thread's is grown to it by the thread itself (run()) or between regions
+  /// (begin_pass()).
   void prepare(primitive& p, unsigned thread) {
     per_thread& its = threads_[thread];
     if (!its.stream)
       check(dnnl_stream_create(its.stream.out(), cpu_engine().engine.get(),
                                dnnl_stream_default_flags),
             "dnnl_stream_create");
-    if (its.scratchpad.size() < p.scratchpad_bytes) its.scratchpad.resize(p.scratchpad_bytes);
+    largest_scratchpad_ = std::max(largest_scratchpad_, p.scratchpad_bytes);
     auto& memories = p.memories[thread];
     if (memories) return;
-    const std::size_t count = p.arguments.size();
+    const std::size_t count = p.argument_count;
     memories = std::make_unique<memory_handle[]>(count + 1);
     for (std::size_t a = 0; a <= count; ++a)
       check(dnnl_memory_create(memories[a].out(), a < count ? &p.descs[a] : &p.scratchpad,
@@ -483,6 +502,7 @@ class resources {
   std::unordered_map<primitive_key, std::unique_ptr<primitive>, primitive_key_hash> primitives_;
   std::unordered_map<const void*, std::vector<std::unique_ptr<weight_copy>>> weight_copies_;
   std::array<per_thread, thread_pool::max_threads> threads_;
+  std::size_t largest_scratchpad_ = 0;
   std::uint64_t pass_ = 0;
 };
 
