@@ -8,12 +8,14 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "agd/backend/eigen/backend.hpp"
 #include "agd/backend/eigen/conv2d_im2row.hpp"
 #include "agd/backend/eigen/conv2d_onednn.hpp"
 #include "agd/core/kernel.hpp"
 #include "agd/layers/conv2d.hpp"
+#include "agd/layers/pass_through.hpp"
 
 namespace agd {
 
@@ -57,7 +59,14 @@ struct layer_kernel<L, eigen::cpu> {
                       matrix_view<S> y, std::byte* workspace) {
 #ifdef AGD_WITH_ONEDNN
     if constexpr (on_onednn<S>()) {
-      if (onednn::runs_on(x, y)) return onednn::forward(ctx, w, x, y);
+      if (onednn::runs_on(x, y)) {
+        if (onednn::forward(ctx, w, x, y)) return;
+        // oneDNN has only its reference kernel here: im2row on CHW copies.
+        auto [x_chw, y_chw] = chw_copies(ctx, x, y);
+        im2row::template forward<S>(ctx, w, x_chw, y_chw, workspace);
+        if (y.layout.blocked()) copy_between_layouts(matrix_view<const S>(y_chw), y);
+        return;
+      }
       check_chw(x, y, "forward");
     }
 #endif
@@ -69,7 +78,14 @@ struct layer_kernel<L, eigen::cpu> {
                                matrix_view<const S> dy, matrix_view<S> dw, std::byte* workspace) {
 #ifdef AGD_WITH_ONEDNN
     if constexpr (on_onednn<S>()) {
-      if (onednn::runs_weight_gradient_on(x, dy)) return onednn::backward_weights(ctx, x, dy, dw);
+      if (onednn::runs_weight_gradient_on(x, dy)) {
+        if (onednn::backward_weights(ctx, x, dy, dw)) return;
+        // Only the reference kernel (the first convolution's dW with AVX2, for one): im2row on
+        // CHW copies, over this block of output channels.
+        auto [x_chw, dy_chw] = chw_copies(ctx, x, dy);
+        im2row::template backward_weights<S>(ctx, x_chw, dy_chw, dw, workspace);
+        return;
+      }
       check_chw(x, dy, "backward_weights");
     }
 #endif
@@ -81,7 +97,13 @@ struct layer_kernel<L, eigen::cpu> {
                               matrix_view<const S> dy, matrix_view<S> dx, std::byte* workspace) {
 #ifdef AGD_WITH_ONEDNN
     if constexpr (on_onednn<S>()) {
-      if (onednn::runs_on(dy, dx)) return onednn::backward_inputs(ctx, w, dy, dx);
+      if (onednn::runs_on(dy, dx)) {
+        if (onednn::backward_inputs(ctx, w, dy, dx)) return;
+        auto [dy_chw, dx_chw] = chw_copies(ctx, dy, dx);
+        im2row::template backward_inputs<S>(ctx, w, dy_chw, dx_chw, workspace);
+        if (dx.layout.blocked()) copy_between_layouts(matrix_view<const S>(dx_chw), dx);
+        return;
+      }
       check_chw(dy, dx, "backward_inputs");
     }
 #endif
@@ -91,6 +113,32 @@ struct layer_kernel<L, eigen::cpu> {
  private:
 #ifdef AGD_WITH_ONEDNN
   using onednn = eigen::onednn_convolution<L>;
+
+  /// CHW views of an input `a` and of `b` (another input, or the output), for im2row where
+  /// oneDNN has only its reference kernel: each view itself if CHW, else an input's copy, or the
+  /// space an output is copied back from, in the engine's per-thread staging (grown once).
+  template <class S, class B>
+  static std::pair<matrix_view<const S>, matrix_view<B>> chw_copies(eigen::cpu::context& ctx,
+                                                                    matrix_view<const S> a,
+                                                                    matrix_view<B> b) {
+    const std::size_t a_floats = a.layout.blocked() ? a.rows * a.cols : 0;
+    const std::size_t b_floats = b.layout.blocked() ? b.rows * b.cols : 0;
+    S* staging = ctx.onednn.operand_staging(a_floats + b_floats);
+    const auto chw = [](S* data, const auto& v) {
+      return matrix_view<S>{data, v.rows, v.cols, v.rows, { 1, v.layout.channels }};
+    };
+    matrix_view<const S> a_chw = a;
+    if (a_floats) {
+      copy_between_layouts(a, chw(staging, a));
+      a_chw = chw(staging, a);
+    }
+    matrix_view<B> b_chw = b;
+    if (b_floats) {
+      if constexpr (std::is_const_v<B>) copy_between_layouts(b, chw(staging + a_floats, b));
+      b_chw = chw(staging + a_floats, b);
+    }
+    return {a_chw, b_chw};
+  }
 #endif
   /// im2row reads CHW columns only.
   template <class A, class B>

@@ -48,33 +48,41 @@ struct onednn_convolution {
     return x.contiguous() && (x.layout.blocked() || dy.layout.blocked());
   }
 
-  static void forward(cpu::context& ctx, matrix_view<const float> w, matrix_view<const float> x,
+  // Each pass returns false, having done nothing, where oneDNN has only its reference kernel for
+  // these shapes and layouts on this CPU; the caller then runs im2row (backend/eigen/conv2d.hpp).
+
+  static bool forward(cpu::context& ctx, matrix_view<const float> w, matrix_view<const float> x,
                       matrix_view<float> y) {
     onednn::primitive& conv =
         primitive_for(ctx, onednn::convolution_forward, x.cols, x.layout.block, y.layout.block);
+    if (conv.reference) return false;
     const void* weights = ctx.onednn.converted_weights(w.data, our_weights(), conv.descs[1]);
     ctx.onednn.run(conv, {x.data, weights, y.data});
+    return true;
   }
 
-  static void backward_inputs(cpu::context& ctx, matrix_view<const float> w,
+  static bool backward_inputs(cpu::context& ctx, matrix_view<const float> w,
                               matrix_view<const float> dy, matrix_view<float> dx) {
     onednn::primitive& conv = primitive_for(ctx, onednn::convolution_backward_data, dy.cols,
                                             dx.layout.block, dy.layout.block);
+    if (conv.reference) return false;
     const void* weights = ctx.onednn.converted_weights(w.data, our_weights(), conv.descs[1]);
     ctx.onednn.run(conv, {dy.data, weights, dx.data});
+    return true;
   }
 
   /// A block of rows of dW (output channels; a whole number of the layout's channel groups) =
   /// the sum over every sample of x and the matching rows of dy.
-  static void backward_weights(cpu::context& ctx, matrix_view<const float> x,
+  static bool backward_weights(cpu::context& ctx, matrix_view<const float> x,
                                matrix_view<const float> dy, matrix_view<float> dw) {
     const std::size_t channels = dw.rows;
     if (x.cols == 0) {
       for (std::size_t c = 0; c < dw.cols; ++c) std::memset(dw.column(c), 0, channels * 4);
-      return;
+      return true;
     }
     onednn::primitive& conv = primitive_for(ctx, onednn::convolution_backward_weights, x.cols,
                                             x.layout.block, dy.layout.block, channels);
+    if (conv.reference) return false;
     // This block's rows of dy, one sample after the other (a sample's rows of a block of whole
     // channel groups are contiguous in either layout).
     const float* gradients = dy.data;
@@ -93,6 +101,7 @@ struct onednn_convolution {
     onednn::primitive& back = ctx.onednn.get(
         key, [&] { return onednn::make_reorder(conv.descs[1], our_weights(channels, dw.stride)); });
     ctx.onednn.run(back, {theirs, dw.data});
+    return true;
   }
 
  private:

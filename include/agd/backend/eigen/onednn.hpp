@@ -185,6 +185,11 @@ struct engine_facts {
   unsigned channel_block = 1;
   /// oneDNN's name for the instruction set it dispatches to ("avx512_core", "avx2", ...).
   std::string isa;
+  /// Whether oneDNN's float matmul runs its "brgemm" kernels here (AVX-512). Elsewhere (AVX2)
+  /// it runs its older GEMM, whose packing costs made the main FCN's step 1.2x slower than
+  /// Eigen's GEMM compiled for AVX2 on the same CPU (docs/cpu-gemm.md): gemm() then declines
+  /// and the caller runs Eigen's; the convolutions stay on oneDNN.
+  bool brgemm_matmul = false;
 };
 
 namespace detail {
@@ -234,6 +239,25 @@ inline unsigned preferred_channel_block(dnnl_engine_t engine) {
   const dnnl_dim_t block = blocking.inner_blks[0];
   return block == 8 || block == 16 ? unsigned(block) : 1;
 }
+
+/// Whether a float matmul of the main FCN's size is oneDNN's brgemm implementation here.
+inline bool matmul_is_brgemm(dnnl_engine_t engine) {
+  const single_threaded_openmp one_thread;
+  const dnnl_memory_desc_t a = tagged_desc({128, 512}, dnnl_ab);
+  const dnnl_memory_desc_t b = tagged_desc({512, 512}, dnnl_ab);
+  const dnnl_memory_desc_t c = tagged_desc({128, 512}, dnnl_ab);
+  dnnl_matmul_desc_t desc;
+  check(dnnl_matmul_desc_init(&desc, &a, &b, nullptr, &c), "dnnl_matmul_desc_init");
+  primitive_desc_handle pd;
+  if (dnnl_primitive_desc_create(pd.out(), &desc, nullptr, engine, nullptr) != dnnl_success)
+    return false;
+  const char* implementation = nullptr;
+  if (dnnl_primitive_desc_query(pd.get(), dnnl_query_impl_info_str, 0, &implementation) !=
+          dnnl_success ||
+      implementation == nullptr)
+    return false;
+  return std::strncmp(implementation, "brg", 3) == 0;
+}
 }  // namespace detail
 
 inline const engine_facts& cpu_engine() {
@@ -242,6 +266,7 @@ inline const engine_facts& cpu_engine() {
     check(dnnl_engine_create(made.engine.out(), dnnl_cpu, 0), "dnnl_engine_create");
     made.isa = detail::isa_name(dnnl_get_effective_cpu_isa());
     made.channel_block = detail::preferred_channel_block(made.engine.get());
+    made.brgemm_matmul = detail::matmul_is_brgemm(made.engine.get());
     return made;
   }();
   return facts;
@@ -282,6 +307,11 @@ struct primitive {
   std::size_t argument_count = 0;
   dnnl_memory_desc_t scratchpad{};
   std::size_t scratchpad_bytes = 0;
+  /// Whether oneDNN found only its reference implementation ("ref:any"), 20-100x slower than a
+  /// JIT kernel: e.g. the weight gradient of a convolution from a CHW image to a blocked one
+  /// with AVX2 (a first convolution's). The kernels that use the primitive run their own code
+  /// instead.
+  bool reference = false;
   /// Per pool thread: one memory object per argument (and the scratchpad), made at the thread's
   /// first run, whose data pointers each run sets.
   std::array<std::unique_ptr<memory_handle[]>, thread_pool::max_threads> memories;
@@ -299,6 +329,10 @@ inline std::unique_ptr<primitive> make_primitive(
   }
   made->scratchpad = queried_desc(pd, dnnl_query_scratchpad_md);
   made->scratchpad_bytes = size_of(made->scratchpad);
+  const char* implementation = nullptr;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &implementation) == dnnl_success &&
+      implementation != nullptr)
+    made->reference = std::strncmp(implementation, "ref", 3) == 0;
   return made;
 }
 
@@ -520,11 +554,11 @@ inline std::int64_t bits(float value) {
 /// call. So a strided A or B is first copied into a contiguous per-thread buffer (the network
 /// arranges its GEMMs so that only the small operand of a weight gradient ever is, Dense's
 /// weight_gradient_by_columns), and a strided C is declined: returns false, and the caller
-/// runs Eigen's GEMM.
+/// runs Eigen's GEMM; so is every GEMM where oneDNN has no brgemm matmul (engine_facts).
 inline bool gemm(resources& res, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
                  std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
                  std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  if (ldc != m && n > 1) return false;
+  if ((ldc != m && n > 1) || !cpu_engine().brgemm_matmul) return false;
   ldc = m;
   // The rows of A and B as stored (op(A) is m x k, op(B) k x n).
   const std::size_t a_rows = transpose_a ? k : m, a_cols = transpose_a ? m : k;
