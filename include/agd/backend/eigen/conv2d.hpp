@@ -8,7 +8,6 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <utility>
 
 #include "agd/backend/eigen/backend.hpp"
 #include "agd/backend/eigen/conv2d_im2row.hpp"
@@ -61,11 +60,9 @@ struct layer_kernel<L, eigen::cpu> {
     if constexpr (on_onednn<S>()) {
       if (onednn::runs_on(x, y)) {
         if (onednn::forward(ctx, w, x, y)) return;
-        // oneDNN has only its reference kernel here: im2row on CHW copies.
-        auto [x_chw, y_chw] = chw_copies(ctx, x, y);
-        im2row::template forward<S>(ctx, w, x_chw, y_chw, workspace);
-        if (y.layout.blocked()) copy_between_layouts(matrix_view<const S>(y_chw), y);
-        return;
+        return on_chw_copies(ctx, x, y, [&](auto x_chw, auto y_chw) {
+          im2row::template forward<S>(ctx, w, x_chw, y_chw, workspace);
+        });
       }
       check_chw(x, y, "forward");
     }
@@ -80,11 +77,10 @@ struct layer_kernel<L, eigen::cpu> {
     if constexpr (on_onednn<S>()) {
       if (onednn::runs_weight_gradient_on(x, dy)) {
         if (onednn::backward_weights(ctx, x, dy, dw)) return;
-        // Only the reference kernel (the first convolution's dW with AVX2, for one): im2row on
-        // CHW copies, over this block of output channels.
-        auto [x_chw, dy_chw] = chw_copies(ctx, x, dy);
-        im2row::template backward_weights<S>(ctx, x_chw, dy_chw, dw, workspace);
-        return;
+        // This block of output channels' dW, from CHW copies of x and of dy's block.
+        return on_chw_copies(ctx, x, dy, [&](auto x_chw, auto dy_chw) {
+          im2row::template backward_weights<S>(ctx, x_chw, dy_chw, dw, workspace);
+        });
       }
       check_chw(x, dy, "backward_weights");
     }
@@ -99,10 +95,9 @@ struct layer_kernel<L, eigen::cpu> {
     if constexpr (on_onednn<S>()) {
       if (onednn::runs_on(dy, dx)) {
         if (onednn::backward_inputs(ctx, w, dy, dx)) return;
-        auto [dy_chw, dx_chw] = chw_copies(ctx, dy, dx);
-        im2row::template backward_inputs<S>(ctx, w, dy_chw, dx_chw, workspace);
-        if (dx.layout.blocked()) copy_between_layouts(matrix_view<const S>(dx_chw), dx);
-        return;
+        return on_chw_copies(ctx, dy, dx, [&](auto dy_chw, auto dx_chw) {
+          im2row::template backward_inputs<S>(ctx, w, dy_chw, dx_chw, workspace);
+        });
       }
       check_chw(dy, dx, "backward_inputs");
     }
@@ -114,13 +109,13 @@ struct layer_kernel<L, eigen::cpu> {
 #ifdef AGD_WITH_ONEDNN
   using onednn = eigen::onednn_convolution<L>;
 
-  /// CHW views of an input `a` and of `b` (another input, or the output), for im2row where
-  /// oneDNN has only its reference kernel: each view itself if CHW, else an input's copy, or the
-  /// space an output is copied back from, in the engine's per-thread staging (grown once).
-  template <class S, class B>
-  static std::pair<matrix_view<const S>, matrix_view<B>> chw_copies(eigen::cpu::context& ctx,
-                                                                    matrix_view<const S> a,
-                                                                    matrix_view<B> b) {
+  /// Runs `pass(a_chw, b_chw)`, an im2row pass, where oneDNN has only its reference kernel
+  /// (e.g. the weight gradient of a first convolution with AVX2): `a` is an input, `b` another
+  /// input or the output; each is given as is if CHW, else as a CHW copy in the engine's
+  /// per-thread staging (grown once), an output copied back into its layout afterwards.
+  template <class S, class B, class Pass>
+  static void on_chw_copies(eigen::cpu::context& ctx, matrix_view<const S> a, matrix_view<B> b,
+                            const Pass& pass) {
     const std::size_t a_floats = a.layout.blocked() ? a.rows * a.cols : 0;
     const std::size_t b_floats = b.layout.blocked() ? b.rows * b.cols : 0;
     S* staging = ctx.onednn.operand_staging(a_floats + b_floats);
@@ -137,7 +132,9 @@ struct layer_kernel<L, eigen::cpu> {
       if constexpr (std::is_const_v<B>) copy_between_layouts(b, chw(staging + a_floats, b));
       b_chw = chw(staging + a_floats, b);
     }
-    return {a_chw, b_chw};
+    pass(a_chw, b_chw);
+    if constexpr (!std::is_const_v<B>)
+      if (b_floats) copy_between_layouts(matrix_view<const S>(b_chw), b);
   }
 #endif
   /// im2row reads CHW columns only.
