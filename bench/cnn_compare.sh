@@ -12,14 +12,14 @@
 #   Timing, from the environment: WARMUP (default 5), MIN_STEPS (10), MAX_STEPS (200),
 #   MAX_SECONDS (2): each side stops after MAX_STEPS timed steps, or after MAX_SECONDS once it
 #   has MIN_STEPS.
-# Needs: bench_cnn built (cmake --build build --target bench_cnn), python3-torch, python3-numpy.
+# Needs: bench_cnn built (cmake -S . -B build -DAGD_BUILD_BENCH=ON && cmake --build build --target bench_cnn), python3-torch, python3-numpy.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 threads="${1:-$(nproc)}"
 runs="${2:-fashion_cnn:128}"
 build="${3:-$here/../build}"
 bench="$build/bench/bench_cnn"
-[ -x "$bench" ] || { echo "cnn_compare.sh: $bench not found: cmake --build build --target bench_cnn" >&2; exit 2; }
+[ -x "$bench" ] || { echo "cnn_compare.sh: $bench not found: cmake -S . -B build -DAGD_BUILD_BENCH=ON && cmake --build build --target bench_cnn" >&2; exit 2; }
 python=python3
 /usr/bin/python3 -c "import torch" 2>/dev/null && python=/usr/bin/python3
 "$python" -c "import torch, numpy" 2>/dev/null || {

@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 threads="${1:-$(nproc)}"
 build="${2:-$here/../build}"
 bench="$build/bench/bench_step_time"
-[ -x "$bench" ] || { echo "compare_pytorch.sh: $bench not found: build first (README command 1)" >&2; exit 2; }
+[ -x "$bench" ] || { echo "compare_pytorch.sh: $bench not found: cmake -S . -B build -DAGD_BUILD_BENCH=ON && cmake --build build --target bench_step_time" >&2; exit 2; }
 python=python3
 /usr/bin/python3 -c "import torch" 2>/dev/null && python=/usr/bin/python3
 "$python" -c "import torch, numpy" 2>/dev/null || {

@@ -31,7 +31,7 @@ done
        "apt-get install -y python3-torch python3-numpy libopenblas0" >&2; exit 2; }
 
 if [ "$build_first" = 1 ]; then
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAGD_BUILD_BENCH=ON >/dev/null
   cmake --build "$build" --target bench_sweep bench_memory fashion_mnist -j"$(nproc)"
 fi
 
