@@ -14,6 +14,8 @@ struct registered_model {
   std::string name;
   std::size_t parameters;
   shape_runner run;
+  /// The same network with_precision<agd::bf16>.
+  shape_runner run_bf16;
 };
 
 // One function per translation unit; each appends the model it compiles.

@@ -12,6 +12,8 @@
 #   Timing, from the environment: WARMUP (default 5), MIN_STEPS (10), MAX_STEPS (200),
 #   MAX_SECONDS (2): each side stops after MAX_STEPS timed steps, or after MAX_SECONDS once it
 #   has MIN_STEPS.
+#   PRECISION (default fp32): fp32 or bf16; bf16 passes --precision bf16 to both sides (agd's
+#   bf16 network; PyTorch's forward and loss under torch.autocast bfloat16, AGD step in fp32).
 # Needs: bench_cnn built (cmake -S . -B build -DAGD_BUILD_BENCH=ON && cmake --build build --target bench_cnn), python3-torch, python3-numpy.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -27,6 +29,12 @@ python=python3
 warmup="${WARMUP:-5}" min_steps="${MIN_STEPS:-10}" max_steps="${MAX_STEPS:-200}"
 max_seconds="${MAX_SECONDS:-2}"
 timing=(--warmup "$warmup" --min-steps "$min_steps" --max-steps "$max_steps" --max-seconds "$max_seconds")
+precision="${PRECISION:-fp32}"
+case "$precision" in
+  fp32) ;;
+  bf16) timing+=(--precision "$precision") ;;  # fp32 passes no flag: exactly the old commands
+  *) echo "cnn_compare.sh: PRECISION must be fp32 or bf16, not '$precision'" >&2; exit 2 ;;
+esac
 
 # shellcheck source=openblas_env.sh
 . "$here/openblas_env.sh"
@@ -57,4 +65,4 @@ for line in "${summary[@]}"; do
   awk -v m="$model" -v b="$batch" -v a="$agd_ms" -v t="$torch_ms" -v g="$gflops" -v r="$roof" 'BEGIN {
     printf "%-12s %6d %12.2f %14.2f %9.2fx %14.1f %9.0f%%\n", m, b, a, t, t / a, g, 100 * g / r }'
 done
-echo "threads=$threads gemm_roof=${roof} GFLOP/s (ratio: PyTorch median / agd median), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "threads=$threads precision=$precision gemm_roof=${roof} GFLOP/s (ratio: PyTorch median / agd median), load average $(cut -d' ' -f1-3 /proc/loadavg)"

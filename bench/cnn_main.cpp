@@ -3,7 +3,7 @@
 // roof measured on the same thread pool. bench/cnn_compare.sh runs it against the same
 // networks and the same AGD step in PyTorch (bench/pytorch_cnn_agd.py).
 //
-//   build/bench/bench_cnn --threads 2 --runs fashion_cnn:128,vgg16:32 [--roof]
+//   build/bench/bench_cnn --threads 2 --runs fashion_cnn:128,vgg16:32 [--roof] [--precision bf16]
 //   build/bench/bench_cnn --list
 //
 // One line per run, `agd_cnn model=.. batch=.. params=.. flops=.. median_ms=.. min_ms=..
@@ -24,6 +24,7 @@ namespace {
   std::fprintf(stderr,
                "usage: bench_cnn [--threads N (0: all cores)] [--runs MODEL:BATCH,...] [--roof] "
                "[--roof-size N] [--list]\n"
+               "       [--precision fp32|bf16]\n"
                "       [--warmup N] [--max-steps N] [--min-steps N] [--max-seconds S]\n"
                "bench_cnn: %s\n",
                problem.c_str());
@@ -56,12 +57,13 @@ int main(int argc, char** argv) {
     const auto found =
         std::find_if(models.begin(), models.end(), [&](const auto& m) { return m.name == name; });
     if (found == models.end()) usage("no model '" + name + "' (--list shows those compiled in)");
-    const auto r = found->run(std::size_t(batch), flags.timing);
+    const bool bf16 = flags.precision == "bf16";
+    const auto r = (bf16 ? found->run_bf16 : found->run)(std::size_t(batch), flags.timing);
     std::printf(
-        "agd_cnn model=%s batch=%zu params=%zu flops=%.0f median_ms=%.4f min_ms=%.4f steps=%d "
-        "gflops=%.2f\n",
-        name.c_str(), r.batch, r.parameters, r.flops, r.median_ms, r.min_ms, r.steps,
-        r.flops / (r.median_ms * 1e-3) / 1e9);
+        "agd_cnn model=%s batch=%zu precision=%s params=%zu flops=%.0f median_ms=%.4f "
+        "min_ms=%.4f steps=%d gflops=%.2f\n",
+        name.c_str(), r.batch, flags.precision.c_str(), r.parameters, r.flops, r.median_ms,
+        r.min_ms, r.steps, r.flops / (r.median_ms * 1e-3) / 1e9);
     std::fflush(stdout);
   }
   if (flags.roof) {

@@ -5,6 +5,7 @@
 namespace agd_bench {
 void add_vgg16(std::vector<registered_model>& models) {
   using Net = examples::VGG16;
-  models.push_back({"vgg16", Net::parameter_count, &time_agd_step<Net>});
+  models.push_back({"vgg16", Net::parameter_count, &time_agd_step<Net>,
+                    &time_agd_step<Net::with_precision<agd::bf16>>});
 }
 }  // namespace agd_bench

@@ -5,12 +5,22 @@
 # threads for the cores) and with OMP_WAIT_POLICY=PASSIVE (its best configuration here).
 #
 #   bench/compare_pytorch.sh [THREADS] [BUILD_DIR]      (defaults: all cores, build)
+#   PRECISION (environment, default fp32): fp32 or bf16; bf16 passes --precision bf16 to both
+#   sides (agd's bf16 network; PyTorch's forward and loss under torch.autocast bfloat16, the
+#   AGD step in fp32).
 # Needs: the build (README command 1), python3-torch, python3-numpy, libopenblas0.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 threads="${1:-$(nproc)}"
 build="${2:-$here/../build}"
 bench="$build/bench/bench_step_time"
+precision="${PRECISION:-fp32}"
+prec=()  # fp32 passes no flag: exactly the old commands
+case "$precision" in
+  fp32) ;;
+  bf16) prec=(--precision "$precision") ;;
+  *) echo "compare_pytorch.sh: PRECISION must be fp32 or bf16, not '$precision'" >&2; exit 2 ;;
+esac
 [ -x "$bench" ] || { echo "compare_pytorch.sh: $bench not found: cmake -S . -B build -DAGD_BUILD_BENCH=ON && cmake --build build --target bench_step_time" >&2; exit 2; }
 python=python3
 /usr/bin/python3 -c "import torch" 2>/dev/null && python=/usr/bin/python3
@@ -23,17 +33,17 @@ echo "PyTorch's OpenBLAS kernels: $OPENBLAS_CORE${OPENBLAS_CORETYPE:+ (OPENBLAS_
 
 value() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | head -1; }
 
-echo "== agd ($threads threads)"
-agd_line=$("$bench" --threads "$threads" --steps 500 | tee /dev/stderr | grep '^agd_step_ms')
+echo "== agd ($threads threads, $precision)"
+agd_line=$("$bench" --threads "$threads" --steps 500 ${prec[@]+"${prec[@]}"} | tee /dev/stderr | grep '^agd_step_ms')
 agd_ms=$(echo "$agd_line" | value median)
 
 for policy in unset passive; do
-  echo "== PyTorch, OMP_WAIT_POLICY $policy ($threads threads)"
+  echo "== PyTorch, OMP_WAIT_POLICY $policy ($threads threads, $precision)"
   torch_line=$("$python" "$here/pytorch_agd.py" --mode time --threads "$threads" --steps 500 \
-                 --omp-wait-policy "$policy" 2>/dev/null | tee /dev/stderr | grep '^pytorch_step_ms')
+                 --omp-wait-policy "$policy" ${prec[@]+"${prec[@]}"} 2>/dev/null | tee /dev/stderr | grep '^pytorch_step_ms')
   torch_ms=$(echo "$torch_line" | value median)
   torch_mean=$(echo "$torch_line" | value mean)
-  awk -v a="$agd_ms" -v t="$torch_ms" -v m="$torch_mean" -v p="$policy" -v n="$threads" 'BEGIN {
-    printf "ratio (PyTorch %s / agd), %d threads: median %.2fx (%.3f / %.3f ms); PyTorch mean %.3f ms = %.2fx\n",
-           p, n, t / a, t, a, m, m / a }'
+  awk -v a="$agd_ms" -v t="$torch_ms" -v m="$torch_mean" -v p="$policy" -v n="$threads" -v q="$precision" 'BEGIN {
+    printf "ratio (PyTorch %s / agd), %d threads, %s: median %.2fx (%.3f / %.3f ms); PyTorch mean %.3f ms = %.2fx\n",
+           p, n, q, t / a, t, a, m, m / a }'
 done

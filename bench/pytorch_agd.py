@@ -15,6 +15,10 @@ Faithful to the official code:
     pixels of the training set, flattened to 784.
   * Loss: mse (default) = mean over batch and classes of
     (output - sqrt(10)*onehot)^2;  xent = F.cross_entropy.
+  * --precision bf16: the forward pass and the loss run under
+    torch.autocast("cpu", dtype=torch.bfloat16) (bf16 matmuls/convolutions);
+    the backward is outside it, and the weights, their gradients, the norms
+    and the AGD step stay float32, as autocast leaves them.
   * AGD init: every weight is made (semi-)orthogonal and scaled by
     sqrt(fan_out/fan_in).  AGD step:
         G   = (1/L) sum_l sqrt(out_l/in_l) * ||grad W_l||_F
@@ -26,13 +30,15 @@ Faithful to the official code:
 Modes:
   time   time the full training step (zero_grad + forward + loss + backward +
          AGD step) on real shuffled Fashion-MNIST batches; prints one line
-         'pytorch_step_ms median=.. mean=.. min=.. threads=.. depth=.. width=.. batch=..'
+         'pytorch_step_ms median=.. mean=.. min=.. threads=.. depth=.. width=.. batch=..
+         steps=.. precision=..'
   train  train for --epochs epochs (shuffled, drop_last=False like
          DataLoader(shuffle=True)) and report per-epoch train loss, train
          accuracy, test accuracy and mean eta (optionally to --csv).
 """
 
 import argparse
+import contextlib
 import gzip
 import json
 import math
@@ -50,6 +56,7 @@ DATA_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 CSV_HEADER = "epoch,train_loss,train_acc,test_acc,mean_eta,step_ms"
+PRECISIONS = ("fp32", "bf16")
 
 
 def die(msg):
@@ -91,6 +98,7 @@ def parse_args(argv=None):
   # time training steps (machine-readable line 'pytorch_step_ms median=...')
   python3 bench/pytorch_agd.py --mode time --threads 2
   python3 bench/pytorch_agd.py --mode time --threads 1 --json /tmp/t1.json
+  python3 bench/pytorch_agd.py --mode time --threads 2 --precision bf16
   # train (paper setting: depth 4, width 512, batch 128, mse loss)
   python3 bench/pytorch_agd.py --mode train --epochs 3 --csv /tmp/agd.csv
   python3 bench/pytorch_agd.py --mode train --epochs 1 --depth 32 --width 256 --plain-relu
@@ -128,6 +136,10 @@ notes:
                    help="use relu(x) instead of relu(x)*sqrt(2) after hidden layers")
     p.add_argument("--gain", type=float, default=1.0,
                    help="AGD gain (default: 1.0)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="fp32 (default) or bf16: forward pass and loss under "
+                        "torch.autocast('cpu', dtype=torch.bfloat16); weights, "
+                        "gradients and the AGD step stay float32")
     p.add_argument("--seed", type=int, default=0,
                    help="random seed for the initialisation and the shuffling "
                         "(default: 0)")
@@ -407,6 +419,15 @@ class AGD:
         return eta
 
 
+def autocast(torch, precision):
+    """Context for the forward pass and the loss: bf16 autocast, or nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if precision != "fp32":
+        raise ValueError(f"unknown precision {precision!r}")
+    return contextlib.nullcontext()
+
+
 def shuffled_batches(torch, n, batch, gen, drop_last):
     perm = torch.randperm(n, generator=gen)
     stop = n - (n % batch) if drop_last else n
@@ -433,14 +454,16 @@ def setup(args):
     gen.manual_seed(args.seed + 1)
     info = (f"torch {torch.__version__}, {blas_summary(torch)}, {blas_threads}, "
             f"torch threads={torch.get_num_threads()}, "
-            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+            f"precision={args.precision}")
     return torch, data, net, opt, loss_fn, gen, info
 
 
-def train_step(net, opt, loss_fn, x, y):
+def train_step(net, opt, loss_fn, x, y, precision="fp32"):
     net.zero_grad(set_to_none=True)
-    out = net(x)
-    loss = loss_fn(out, y)
+    with autocast(opt.torch, precision):  # forward + loss only, as autocast is meant to be used
+        out = net(x)
+        loss = loss_fn(out, y)
     loss.backward()
     eta = opt.step()
     return out, loss, eta
@@ -469,7 +492,7 @@ def run_time(args):
             break
         x, y = next(stream)  # data loading: not timed
         t0 = time.perf_counter()
-        _, _, eta = train_step(net, opt, loss_fn, x, y)
+        out, _, eta = train_step(net, opt, loss_fn, x, y, args.precision)
         t1 = time.perf_counter()
         if i >= args.warmup:
             times.append((t1 - t0) * 1e3)
@@ -478,9 +501,9 @@ def run_time(args):
     med = statistics.median(times)
     mean = statistics.fmean(times)
     mn = min(times)
-    print(f"# {info}")
+    print(f"# {info}, forward output dtype={str(out.dtype).replace('torch.', '')}")
     print(f"PyTorch AGD step: depth {args.depth}, width {args.width}, batch "
-          f"{args.batch}, loss {args.loss}, {args.threads} thread(s): median "
+          f"{args.batch}, loss {args.loss}, {args.precision}, {args.threads} thread(s): median "
           f"{med:.3f} ms, mean {mean:.3f} ms, min {mn:.3f} ms over {len(times)} "
           f"steps (after {args.warmup} warm-up); mean eta {statistics.fmean(etas):.5f}")
     if args.json:
@@ -489,7 +512,7 @@ def run_time(args):
             "threads": args.threads, "depth": args.depth, "width": args.width,
             "batch": args.batch, "loss": args.loss, "steps": len(times),
             "warmup": args.warmup, "seed": args.seed,
-            "plain_relu": args.plain_relu,
+            "plain_relu": args.plain_relu, "precision": args.precision,
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
             "info": info, "times_ms": times,
         }
@@ -500,19 +523,19 @@ def run_time(args):
             die(f"cannot write {args.json}: {exc}")
     print(f"pytorch_step_ms median={med:.4f} mean={mean:.4f} min={mn:.4f} "
           f"threads={args.threads} depth={args.depth} width={args.width} "
-          f"batch={args.batch} steps={len(times)}")
+          f"batch={args.batch} steps={len(times)} precision={args.precision}")
 
 
-def evaluate(torch, net, loss_fn, x, y, chunk=1000):
+def evaluate(torch, net, loss_fn, x, y, chunk=1000, precision="fp32"):
     net.eval()
     correct = 0
     loss_sum = 0.0
-    with torch.no_grad():
+    with torch.no_grad(), autocast(torch, precision):
         for i in range(0, x.shape[0], chunk):
             out = net(x[i:i + chunk])
             yy = y[i:i + chunk]
             correct += int((out.argmax(dim=1) == yy).sum().item())
-            loss_sum += loss_fn(out, yy).item() * yy.shape[0]
+            loss_sum += loss_fn(out, yy).float().item() * yy.shape[0]
     net.train()
     return correct / x.shape[0], loss_sum / x.shape[0]
 
@@ -525,7 +548,7 @@ def run_train(args):
     print(f"# Fashion-MNIST train {n}, test {xte.shape[0]}; mean {data['mean']:.6f} "
           f"std {data['std']:.6f}; FCN depth {args.depth} width {args.width} "
           f"{'relu' if args.plain_relu else 'relu*sqrt(2)'}, loss {args.loss}, "
-          f"batch {args.batch}, gain {args.gain}, seed {args.seed}")
+          f"batch {args.batch}, gain {args.gain}, seed {args.seed}, precision {args.precision}")
     csv = None
     if args.csv:
         try:
@@ -546,7 +569,7 @@ def run_train(args):
                 break
             x, y = xtr.index_select(0, idx), ytr.index_select(0, idx)
             t0 = time.perf_counter()
-            out, loss, eta = train_step(net, opt, loss_fn, x, y)
+            out, loss, eta = train_step(net, opt, loss_fn, x, y, args.precision)
             step_s += time.perf_counter() - t0
             loss_sum += loss.item()
             acc_sum += (out.argmax(dim=1) == y).float().mean().item()
@@ -554,7 +577,7 @@ def run_train(args):
             nb += 1
         train_loss, train_acc = loss_sum / nb, acc_sum / nb
         mean_eta, step_ms = eta_sum / nb, step_s / nb * 1e3
-        test_acc, test_loss = evaluate(torch, net, loss_fn, xte, yte)
+        test_acc, test_loss = evaluate(torch, net, loss_fn, xte, yte, precision=args.precision)
         epoch_s = time.perf_counter() - t_epoch
         print(f"{epoch:>5} {train_loss:>11.6f} {train_acc:>9.4%} {test_acc:>9.4%} "
               f"{test_loss:>10.6f} {mean_eta:>9.6f} {step_ms:>8.3f} {epoch_s:>8.1f}",

@@ -13,10 +13,13 @@ bench/pytorch_agd.py (per-(kx, ky) slice norms for a convolution), for bench/cnn
                taking the block's input (as examples::ResNet18)
 
 No biases, and batch norm without affine parameters or running statistics (as the paper trains
-them with AGD and as agd::BatchNorm is). Prints one line
-  pytorch_cnn model=.. batch=.. threads=.. median_ms=.. mean_ms=.. min_ms=.. steps=..
+them with AGD and as agd::BatchNorm is). --precision bf16 runs the forward pass and the loss
+under torch.autocast("cpu", dtype=torch.bfloat16); the weights, gradients and the AGD step stay
+float32. Prints one line
+  pytorch_cnn model=.. batch=.. threads=.. median_ms=.. mean_ms=.. min_ms=.. steps=.. precision=..
 
   /usr/bin/python3 bench/pytorch_cnn_agd.py --model fashion_cnn --batch 128 --threads 2
+  /usr/bin/python3 bench/pytorch_cnn_agd.py --model resnet18 --batch 32 --threads 2 --precision bf16
 """
 
 import argparse
@@ -120,6 +123,9 @@ def main():
                    default="passive",
                    help="OMP_WAIT_POLICY for torch's OpenMP pool (default: passive, its best "
                         "setting here; bench/pytorch_agd.py --help explains why)")
+    p.add_argument("--precision", choices=pytorch_agd.PRECISIONS, default="fp32",
+                   help="fp32 (default) or bf16: forward pass and loss under "
+                        "torch.autocast('cpu', dtype=torch.bfloat16)")
     p.add_argument("--warmup", type=pytorch_agd.nonneg_int, default=5)
     p.add_argument("--max-steps", type=pytorch_agd.positive_int, default=200)
     p.add_argument("--min-steps", type=pytorch_agd.positive_int, default=10)
@@ -159,7 +165,7 @@ def main():
         idx = torch.randint(0, samples, (args.batch,), generator=gen)
         x, y = inputs.index_select(0, idx), labels.index_select(0, idx)  # not timed
         t0 = time.perf_counter()
-        pytorch_agd.train_step(net, opt, loss_fn, x, y)
+        out, _, _ = pytorch_agd.train_step(net, opt, loss_fn, x, y, args.precision)
         t1 = time.perf_counter()
         if done >= 0:
             times.append((t1 - t0) * 1e3)
@@ -167,10 +173,11 @@ def main():
         step += 1
     print(f"# torch {torch.__version__}, {pytorch_agd.blas_summary(torch)}, {blas}, "
           f"mkldnn={torch.backends.mkldnn.is_available()}, torch threads={torch.get_num_threads()}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+          f"precision={args.precision}, forward output dtype={str(out.dtype).replace('torch.', '')}")
     print(f"pytorch_cnn model={args.model} batch={args.batch} threads={args.threads} "
           f"median_ms={statistics.median(times):.4f} mean_ms={statistics.fmean(times):.4f} "
-          f"min_ms={min(times):.4f} steps={len(times)}")
+          f"min_ms={min(times):.4f} steps={len(times)} precision={args.precision}")
 
 
 if __name__ == "__main__":

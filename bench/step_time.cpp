@@ -31,7 +31,7 @@ using agd_bench::median;
 /// (agd::eigen::cpu::gemm: oneDNN's matmul or Eigen's GEMM), split between the pool's threads
 /// as the network splits them: forward and input gradients by samples, weight gradients by
 /// columns of dW. The same buffers every time, no element-wise work, no AGD.
-double step_gemms_ms(std::size_t n, int repeats) {
+double step_gemms_ms(std::size_t n, int repeats, agd::compute_precision precision) {
   constexpr std::size_t L = Net::depth;
   std::vector<agd::matrix<float>> w, x, dy, dx, dw;
   for (std::size_t k = 0; k < L; ++k) {
@@ -44,6 +44,7 @@ double step_gemms_ms(std::size_t n, int repeats) {
   }
   std::vector<agd::matrix<float>> y = dy;
   agd::eigen::cpu::context context;
+  agd::eigen::cpu::set_compute_precision(context, precision);
   using agd::eigen::cpu;
   const auto step = [&] {
     agd::cpu_pool().run([&](unsigned thread, unsigned threads) {
@@ -82,10 +83,38 @@ double step_gemms_ms(std::size_t n, int repeats) {
   return median(ms);
 }
 
+/// The wall time of each of `steps` AGD training steps of a Model at batch n, after `warmup`.
+template <class Model>
+std::vector<double> step_times(std::size_t batch, int warmup, int steps) {
+  const agd::data::dataset data = agd_bench::random_dataset(Model::input_size, batch);
+  const std::size_t samples = data.size();
+
+  Model net(batch);
+  agd::AGD optimizer(net, {.seed = 0});
+  agd::data::batch_sampler sampler(samples, batch, 0);
+  std::vector<std::int32_t> labels(batch);
+  std::span<const std::size_t> indices;
+  std::vector<double> step_ms;
+  sampler.start_epoch();
+  for (int s = 0; s < warmup + steps; ++s) {
+    if (!sampler.next(indices)) {
+      sampler.start_epoch();
+      sampler.next(indices);
+    }
+    agd::data::gather_batch(data, indices, net.input_buffer(), std::span<std::int32_t>(labels));
+    const auto start = clock_type::now();
+    agd::train::train_step<agd::MSELoss>(net, optimizer, std::span<const std::int32_t>(labels));
+    const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+    if (s >= warmup) step_ms.push_back(ms);
+  }
+  return step_ms;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 0, steps = 300, warmup = 20;
+  bool bf16 = false;
   std::size_t batch = 128;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -104,10 +133,17 @@ int main(int argc, char** argv) {
       warmup = std::atoi(value());
     else if (flag == "--batch")
       batch = std::size_t(std::atol(value()));
-    else {
+    else if (flag == "--precision") {
+      const std::string precision = value();
+      if (precision != "fp32" && precision != "bf16") {
+        std::fprintf(stderr, "bench_step_time: --precision is fp32 or bf16\n");
+        return 2;
+      }
+      bf16 = precision == "bf16";
+    } else {
       std::fprintf(stderr,
                    "usage: bench_step_time [--threads N (0: all cores)] [--steps N] [--warmup N] "
-                   "[--batch N]\nunknown flag: %s\n",
+                   "[--batch N] [--precision fp32|bf16]\nunknown flag: %s\n",
                    flag.c_str());
       return 2;
     }
@@ -119,33 +155,16 @@ int main(int argc, char** argv) {
   agd::set_threads(threads);
   const int used_threads = threads ? threads : int(std::thread::hardware_concurrency());
 
-  const agd::data::dataset data = agd_bench::random_dataset(Net::input_size, batch);
-  const std::size_t samples = data.size();
-
-  Net net(batch);
-  agd::AGD optimizer(net, {.seed = 0});
-  agd::data::batch_sampler sampler(samples, batch, 0);
-  std::vector<std::int32_t> labels(batch);
-  std::span<const std::size_t> indices;
-  std::vector<double> step_ms;
-  sampler.start_epoch();
-  for (int s = 0; s < warmup + steps; ++s) {
-    if (!sampler.next(indices)) {
-      sampler.start_epoch();
-      sampler.next(indices);
-    }
-    agd::data::gather_batch(data, indices, net.input_buffer(), std::span<std::int32_t>(labels));
-    const auto start = clock_type::now();
-    agd::train::train_step<agd::MSELoss>(net, optimizer, std::span<const std::int32_t>(labels));
-    const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
-    if (s >= warmup) step_ms.push_back(ms);
-  }
+  std::vector<double> step_ms =
+      bf16 ? step_times<Net::with_precision<agd::bf16>>(batch, warmup, steps)
+           : step_times<Net>(batch, warmup, steps);
   const double median_ms = median(step_ms);
   const double min_ms = *std::min_element(step_ms.begin(), step_ms.end());
   const double gflops = agd_bench::step_flops<Net>(batch) / (median_ms * 1e-3) / 1e9;
-  const double gemms_ms = step_gemms_ms(batch, steps);
+  const double gemms_ms = step_gemms_ms(
+      batch, steps, bf16 ? agd::compute_precision::bf16 : agd::compute_precision::native);
   const double roof = agd_bench::print_roofs(2048, used_threads);
-  const std::string engine = agd::eigen::cpu::engine();
+  const std::string engine = agd::eigen::cpu::engine() + (bf16 ? ", bf16" : "");
   std::printf(
       "agd step, depth 4 width 512 batch %zu, %s engine, %d threads: median %.3f ms (min %.3f), "
       "%.1f GFLOP/s; its GEMMs alone %.3f ms (the step takes %.2fx their time, they are %.0f%% "

@@ -154,6 +154,8 @@ struct bench_flags {
   long roof_size = 2048;
   std::string runs;
   timing_options timing;
+  /// --precision: fp32, or bf16 (Net::with_precision<agd::bf16>, where a runner has it).
+  std::string precision = "fp32";
 };
 
 /// Parses `argv` into bench_flags; `runs_flag` names the flag that lists the runs. A bad or
@@ -169,7 +171,10 @@ inline bench_flags parse_bench_flags(int argc, char** argv, const std::string& r
     };
     if (flag == "--threads")
       f.threads = std::atoi(value().c_str());
-    else if (flag == runs_flag)
+    else if (flag == "--precision") {
+      f.precision = value();
+      if (f.precision != "fp32" && f.precision != "bf16") usage("--precision is fp32 or bf16");
+    } else if (flag == runs_flag)
       f.runs = value();
     else if (flag == "--roof")
       f.roof = true;

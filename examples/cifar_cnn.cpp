@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"mse", "xent"}))
       ->capture_default_str();
   app.add_flag("--no-augment", no_augment, "Turn off random crops and flips");
+  examples::add_precision_flag(app, s.precision);
   app.add_option("--seed", s.seed, "Seed of the initialisation, batch order and augmentation")
       ->check(examples::whole_number(0, std::numeric_limits<std::uint64_t>::max()));
   app.add_option("--threads", threads, "Threads (0: all cores)")

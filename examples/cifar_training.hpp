@@ -30,6 +30,7 @@ struct cifar_settings {
   std::uint64_t seed = 0;
   std::string loss = "mse";
   std::string device = "cpu";
+  std::string precision = "fp32";
 };
 
 struct cifar_result {
@@ -50,7 +51,8 @@ cifar_result train_cifar_with(const cifar_settings& s, std::ostream& log) {
   data::apply(statistics, test_set);
   log << train_set.size() << " training and " << test_set.size() << " test images\n";
 
-  Net net(s.batch);
+  network_in_precision<Net> made(s.precision, s.batch);
+  Net& net = made.get();
   agd::AGD optimizer(net, {.seed = s.seed});
   data::batch_sampler sampler(train_set.size(), s.batch, s.seed);
   data::crop_flip_augmenter augmenter(3, 32, 32, 4, s.seed);

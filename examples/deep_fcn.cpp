@@ -17,10 +17,11 @@ using PlainNet = agd::FCN<784, width, 10, depth, agd::Relu>;
 static_assert(ScaledNet::depth == depth && PlainNet::depth == depth);
 
 template <class Net>
-double run(std::size_t batch, const agd::data::dataset& train_set,
+double run(std::size_t batch, const std::string& precision, const agd::data::dataset& train_set,
            const agd::data::dataset& test_set, const agd::train::fit_options& options,
            std::uint64_t seed) {
-  Net net(batch);
+  examples::network_in_precision<Net> made(precision, batch);
+  Net& net = made.get();
   agd::AGD optimizer(net, {.seed = seed});
   std::cerr << "agd::FCN<784, " << width << ", 10, " << depth << ">: " << Net::parameter_count
             << " parameters, depth L = " << Net::depth << "\n";
@@ -47,9 +48,11 @@ int main(int argc, char** argv) {
     agd::set_threads(common.threads);
     const auto [train_set, test_set, preprocessing] = examples::load_fashion_mnist(data);
     const agd::train::fit_options options = common.fit_options();
-    const double accuracy =
-        relu == "sqrt2" ? run<ScaledNet>(common.batch, train_set, test_set, options, common.seed)
-                        : run<PlainNet>(common.batch, train_set, test_set, options, common.seed);
+    const double accuracy = relu == "sqrt2"
+                                ? run<ScaledNet>(common.batch, common.precision, train_set,
+                                                 test_set, options, common.seed)
+                                : run<PlainNet>(common.batch, common.precision, train_set, test_set,
+                                                options, common.seed);
     std::printf("final test accuracy: %.2f%%\n", 100 * accuracy);
   } catch (const std::exception& error) {
     std::cerr << "deep_fcn: " << error.what() << "\n";

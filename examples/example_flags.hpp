@@ -34,6 +34,17 @@ inline void add_data_flags(CLI::App& app, data_settings& s) {
       ->capture_default_str();
 }
 
+/// --precision fp32|bf16 (Net::with_precision<agd::bf16>: needs a CPU with AVX512-BF16 or AMX,
+/// or an NVIDIA GPU of compute capability 8.0 or later).
+inline void add_precision_flag(CLI::App& app, std::string& precision) {
+  app.add_option("--precision", precision,
+                 "fp32, or bf16: GEMM and convolution inputs in bfloat16 with float sums, "
+                 "weights and updates (needs AVX512-BF16 or AMX, or a GPU of compute "
+                 "capability 8.0+)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
+}
+
 inline void add_run_flags(CLI::App& app, run_settings& s) {
   app.add_option("--epochs", s.epochs, "Number of epochs")
       ->check(whole_number(1, max_epochs))
@@ -52,6 +63,7 @@ inline void add_run_flags(CLI::App& app, run_settings& s) {
       ->capture_default_str();
   app.add_option("--max-steps", s.max_steps, "Stop each epoch after this many steps (0: no limit)")
       ->check(whole_number(0, max_steps_flag));
+  add_precision_flag(app, s.precision);
 }
 
 }  // namespace examples

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <iostream>
 #include <limits>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -40,6 +42,30 @@ auto on_device(const std::string& device, Run&& run) {
   return run.template operator()<Net>();
 }
 
+/// A network of type Net, or (--precision bf16) Net::with_precision<agd::bf16>, which the
+/// training code takes as the Net it derives from: its precision travels in its context, so an
+/// example that offers both precisions compiles its training code once (per device).
+template <class Net>
+class network_in_precision {
+ public:
+  network_in_precision(const std::string& precision, std::size_t batch_capacity) {
+    if (precision == "bf16")
+      bf16_.emplace(batch_capacity);
+    else if (precision == "fp32")
+      fp32_.emplace(batch_capacity);
+    else
+      throw std::invalid_argument("--precision " + precision + ": fp32 or bf16");
+  }
+  Net& get() {
+    if (bf16_) return *bf16_;
+    return *fp32_;
+  }
+
+ private:
+  std::optional<Net> fp32_;
+  std::optional<typename Net::template with_precision<agd::bf16>> bf16_;
+};
+
 struct data_settings {
   std::string data_dir = agd::data::default_fashion_mnist_dir.string();
   std::string inputs = "standardise";
@@ -54,6 +80,8 @@ struct run_settings {
   int threads = 0;
   std::uint64_t seed = 0;
   std::string csv;
+  /// fp32, or bf16: GEMM and convolution inputs in bfloat16 (network_in_precision).
+  std::string precision = "fp32";
 
   /// The defaults with another number of epochs (an example's own default).
   static run_settings with_epochs(std::size_t epochs) {

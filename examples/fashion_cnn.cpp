@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
     const auto [train_set, test_set, preprocessing] = examples::load_fashion_mnist(data);
     std::cerr << Net::summary();
     const double accuracy = examples::on_device<Net>(device, [&]<class Model>() {
-      Model net(run.batch);
+      examples::network_in_precision<Model> made(run.precision, run.batch);
+      Model& net = made.get();
       agd::AGD optimizer(net, {.gain = gain, .seed = run.seed});
       const agd::train::fit_options options = run.fit_options();
       const auto history = loss == "mse" ? agd::train::fit(net, optimizer, agd::MSELoss{},

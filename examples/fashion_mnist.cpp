@@ -4,6 +4,7 @@
 //
 //   build/examples/fashion_mnist --epochs 3
 //   build/examples/fashion_mnist --optimizer adam --lr 1e-3 --loss xent --csv adam.csv
+//   build/examples/fashion_mnist --precision bf16   # bfloat16 products (AVX512-BF16 or AMX)
 //
 // Ctrl-C (SIGINT) or SIGTERM stops it after the current step, saves the --checkpoint there and
 // exits with status 128 + the signal (130, 143): --resume continues bit for bit. A second one
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
                                   " is larger than the training set (" +
                                   std::to_string(data.train.size()) + " samples)");
     std::cerr << examples::fashion_mnist::network_summary() << "optimizer " << s.optimizer
-              << ", loss " << s.loss << ", batch " << s.run.batch << ", "
+              << ", loss " << s.loss << ", batch " << s.run.batch << ", " << s.run.precision << ", "
               << (s.device == "cuda" ? std::string("CUDA (cuBLAS)") : agd::gemm_backend() + " GEMM")
               << "\n";
     const std::optional<double> accuracy = examples::fashion_mnist::train(s, data, &stop);

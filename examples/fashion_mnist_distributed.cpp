@@ -192,7 +192,8 @@ int main(int argc, char** argv) {
     if (ranks.rank() == 0 && !s.checkpoint.empty())
       agd::io::check_writable(s.checkpoint, "--checkpoint");
     const examples::prepared_data data = examples::load_fashion_mnist(s.data, ranks.rank() == 0);
-    Net net(s.run.batch / n);
+    examples::network_in_precision<Net> made(s.run.precision, s.run.batch / n);
+    Net& net = made.get();
     if (ranks.rank() == 0)
       std::cerr << Net::summary() << "optimizer " << s.optimizer << ", global batch " << s.run.batch
                 << " = " << n << " ranks x " << s.run.batch / n << ", " << agd::threads()

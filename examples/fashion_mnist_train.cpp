@@ -29,7 +29,8 @@ std::map<std::string, std::string> run_metadata(const settings& s) {
     return std::string(text);
   };
   std::map<std::string, std::string> metadata{{"run.inputs", s.data.inputs},
-                                              {"run.threads", std::to_string(agd::threads())}};
+                                              {"run.threads", std::to_string(agd::threads())},
+                                              {"run.precision", s.run.precision}};
   if (s.optimizer == "agd") metadata["run.gain"] = exact(s.gain);
   if (s.lr) metadata["run.lr"] = exact(*s.lr);
   if (s.optimizer == "sgd") metadata["run.momentum"] = exact(s.momentum);
@@ -48,6 +49,12 @@ void check_resumed_settings(const std::map<std::string, std::string>& saved, con
       std::cerr << "fashion_mnist: note: the run was saved with " << found->second
                 << " threads and continues with " << value
                 << ": the results agree to rounding, not bit for bit\n";
+      continue;
+    }
+    if (key == "run.precision") {
+      // The checkpoint holds float master weights in either precision.
+      std::cerr << "fashion_mnist: note: the run was saved in " << found->second
+                << " and continues in " << value << "\n";
       continue;
     }
     differences += (differences.empty() ? "" : ", ") + flag_of(key) + " " + found->second +
@@ -127,7 +134,8 @@ std::string network_summary() {
 std::optional<double> train(const settings& s, const prepared_data& data,
                             agd::train::stop_request* stop) {
   return examples::on_device<Net>(s.device, [&]<class Model>() {
-    Model net(s.run.batch);
+    examples::network_in_precision<Model> made(s.run.precision, s.run.batch);
+    Model& net = made.get();
     if (s.loss == "mse") return train_with_optimizer<agd::MSELoss>(net, data, s, stop);
     if (s.loss == "square") return train_with_optimizer<agd::SquareLoss>(net, data, s, stop);
     return train_with_optimizer<agd::CrossEntropyLoss>(net, data, s, stop);

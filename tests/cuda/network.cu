@@ -1,6 +1,8 @@
 // Compiled by nvcc for sm_90 (and its PTX) in CI, where there is no GPU: every layer, loss and
 // optimiser of the CUDA backend, train::fit and checkpoints instantiated for device code, on
-// the paper's FCN and a CNN with batch norm, pooling and residual blocks (ResNet-18's pieces).
+// the paper's FCN and a CNN with batch norm, pooling and residual blocks (ResNet-18's pieces),
+// and the CNN in bf16 mixed precision (Net::with_precision<agd::bf16>: cublasGemmEx on bf16
+// copies rounded by a kernel, the compute capability checked at construction).
 // The same code runs in test_cuda_backend_host on Thrust's host system.
 #include <agd/cuda.hpp>
 #include <agd/train/fit.hpp>
@@ -35,10 +37,12 @@ double train(const agd::data::dataset& data) {
 double agd_cuda_compile_check(const agd::data::dataset& fashion, const agd::data::dataset& cifar) {
   using FashionGpu = FashionNet::on<agd::cuda::device>;
   using CnnGpu = SmallCnn::on<agd::cuda::device>;
+  using CnnBf16Gpu = SmallCnn::with_precision<agd::bf16>::on<agd::cuda::device>;
   return train<FashionNet, agd::AGD<FashionGpu>, agd::MSELoss>(fashion) +
          train<FashionNet, agd::Adam<FashionGpu>, agd::CrossEntropyLoss>(fashion) +
          train<FashionNet, agd::SGD<FashionGpu>, agd::SquareLoss>(fashion) +
          train<SmallCnn, agd::AGD<CnnGpu>, agd::MSELoss>(cifar) +
+         train<SmallCnn::with_precision<agd::bf16>, agd::AGD<CnnBf16Gpu>, agd::MSELoss>(cifar) +
          train<SmallCnn::rebind<double>, agd::AGD<SmallCnn::rebind<double>::on<agd::cuda::device>>,
                agd::CrossEntropyLoss>(cifar);
 }

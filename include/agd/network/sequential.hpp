@@ -50,6 +50,7 @@
 #include "agd/core/view.hpp"
 #include "agd/init/orthogonal.hpp"
 #include "agd/network/architecture.hpp"
+#include "agd/network/precision.hpp"
 
 namespace agd {
 
@@ -96,6 +97,14 @@ class basic_network : public architecture<Layers...> {
   /// facts and scalar type; only storage and kernels change.
   template <class OtherBackend>
   using on = basic_network<Scalar, OtherBackend, Layers...>;
+  /// The same network computing in precision P (network/precision.hpp): Scalar itself (this
+  /// type), or agd::bf16 for mixed precision (bf16 GEMM and convolution inputs, float sums and
+  /// weights).
+  template <class P>
+  using with_precision = std::conditional_t<std::is_same_v<P, Scalar>, basic_network,
+                                            precision_network<basic_network, P>>;
+  /// What this network's GEMMs and convolutions multiply in: its scalar type.
+  static constexpr compute_precision precision = compute_precision::native;
   /// A host matrix of this scalar type (batches, weights copied out).
   using matrix_type = matrix<Scalar>;
   /// How the backend presents a block of its memory to users: an Eigen::Map on the CPU, a

@@ -8,7 +8,8 @@
 //   element-wise    one Thrust for_each_n (one kernel) per pass;
 //   sums            CUB's segmented reduction, into device memory, with its temporary storage
 //                   allocated once (the first step is the warm-up that sizes it);
-//   GEMM            cuBLAS (FP32, or TF32 tensor cores when asked for; FP64 for double);
+//   GEMM            cuBLAS (FP32, or TF32 tensor cores when asked for; FP64 for double; a
+//                   bf16 network's on bf16 tensor cores with FP32 sums, set_compute_precision);
 //   results         eta, a loss: read_result() returns a device_result, which copies the value to
 //                   the host (and waits for the stream) only when converted to a number.
 //
@@ -39,6 +40,7 @@
 #include "agd/backend/cuda/runtime.hpp"
 #include "agd/core/errors.hpp"
 #include "agd/core/host_device.hpp"
+#include "agd/core/precision.hpp"
 #include "agd/core/status.hpp"
 #include "agd/core/view.hpp"
 
@@ -198,6 +200,19 @@ struct device {
   }
   /// Nothing to redo per pass: the kernels read the weights as they are.
   static void begin_pass(context&) {}
+
+  /// Makes the network of this context compute in `precision` (network/precision.hpp calls it
+  /// at construction), or says in one sentence why this GPU cannot: bf16 needs its tensor cores
+  /// (compute capability 8.0 or later). Its float GEMMs, and so its convolutions, then multiply
+  /// bf16-rounded inputs with FP32 sums (runtime.hpp, gemm_bf16); everything else stays float.
+  /// On Thrust's host system the same numbers are computed on the CPU in fp32 (no bf16
+  /// instructions needed), so that CI tests the bf16 network on this backend.
+  static void set_compute_precision(context& ctx, compute_precision precision) {
+    if (precision == compute_precision::bf16) {
+      if (std::string refusal = bf16_refusal(); !refusal.empty()) throw std::runtime_error(refusal);
+    }
+    ctx.precision = precision;
+  }
 
   /// f(i) for i in [0, n): one kernel.
   template <class F>

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "agd/backend/eigen/threads.hpp"
 #include "agd/core/matrix.hpp"
 #include "agd/core/partition.hpp"
+#include "agd/core/precision.hpp"
 #include "agd/core/status.hpp"
 #include "agd/core/view.hpp"
 
@@ -115,10 +117,31 @@ struct cpu {
   struct context {
     execution_status status;
     std::vector<double> partial_sums;
+    /// What the GEMMs and convolutions multiply in: the network type's precision
+    /// (network/precision.hpp sets it through set_compute_precision).
+    compute_precision precision = compute_precision::native;
 #ifdef AGD_WITH_ONEDNN
     onednn::resources onednn;
 #endif
   };
+
+  /// Makes the network of this context compute in `precision`, or says in one sentence why this
+  /// machine or build cannot: bf16 needs oneDNN and a CPU that multiplies bf16 in hardware
+  /// (never a slow emulation).
+  static void set_compute_precision(context& ctx, compute_precision precision) {
+    if (precision == compute_precision::bf16) {
+#ifdef AGD_WITH_ONEDNN
+      if (std::string refusal = onednn::bf16_refusal(); !refusal.empty())
+        throw std::runtime_error(refusal);
+#else
+      throw std::runtime_error(
+          "agd: Net::with_precision<agd::bf16> runs on the oneDNN engine, and this build has "
+          "Eigen's (configured with -DAGD_CPU_ENGINE=eigen, or oneDNN was not found): install "
+          "libdnnl-dev and configure with -DAGD_CPU_ENGINE=auto, or train in fp32.");
+#endif
+    }
+    ctx.precision = precision;
+  }
 
   /// The compute engine of the CPU backend in this build: "onednn" or "eigen".
   static std::string engine() {
@@ -155,8 +178,11 @@ struct cpu {
 
   /// f(thread, threads) on every thread of the pool; returns when all are done.
   template <class F>
-  static void parallel(context&, F&& f) {
+  static void parallel([[maybe_unused]] context& ctx, F&& f) {
     cpu_pool().run(f);
+#ifdef AGD_WITH_ONEDNN
+    ctx.onednn.end_region();
+#endif
   }
   static unsigned thread_count(const context&) {
     return cpu_pool().size();
@@ -323,8 +349,8 @@ void cpu::gemm([[maybe_unused]] context& ctx, bool transpose_a, bool transpose_b
   }
 #ifdef AGD_WITH_ONEDNN
   if constexpr (std::is_same_v<S, float>) {
-    if (onednn::gemm(ctx.onednn, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                     ldc))
+    if (onednn::gemm(ctx.onednn, ctx.precision, transpose_a, transpose_b, m, n, k, alpha, a, lda, b,
+                     ldb, beta, c, ldc))
       return;
   }
 #endif

@@ -34,6 +34,10 @@ struct im2row_convolution {
   static constexpr std::size_t Q = geometry.patch();
   static constexpr std::size_t out_channels = L::output_channels;
 
+  /// Whether the network multiplies in bf16 (network/precision.hpp): its GEMMs then go through
+  /// the backend's GEMM, which rounds their inputs (fp32 keeps Eigen's products, as always).
+  static bool in_bf16(const cpu::context& ctx) { return ctx.precision == compute_precision::bf16; }
+
   /// A layer with at least `direct_rows` positions runs one sample per GEMM: the GEMM then
   /// reads and writes the network's CHW buffers in place (a sample's P x Cout output block is
   /// already the stacked layout), with no copy in or out. Smaller images stack samples up to
@@ -60,7 +64,7 @@ struct im2row_convolution {
   }
 
   template <class S>
-  static void forward(cpu::context&, matrix_view<const S> w, matrix_view<const S> x,
+  static void forward(cpu::context& ctx, matrix_view<const S> w, matrix_view<const S> x,
                       matrix_view<S> y, std::byte* workspace) {
     const auto weights = as_eigen(w);
     for_each_chunk<S>(x.cols, [&](std::size_t first, std::size_t count) {
@@ -71,8 +75,12 @@ struct im2row_convolution {
         im2row(geometry, x.column(first + j), patches + j * P, rows);
       // One sample's P x Cout output is its CHW column: written there directly.
       S* out = count == 1 ? y.column(first) : stacked;
-      Eigen::Map<matrix<S>>(out, index(rows), index(out_channels)).noalias() =
-          Eigen::Map<const matrix<S>>(patches, index(rows), index(Q)) * weights.transpose();
+      if (in_bf16(ctx))
+        cpu::gemm<S>(ctx, false, true, rows, out_channels, Q, S(1), patches, rows, w.data, w.stride,
+                     S(0), out, rows);
+      else
+        Eigen::Map<matrix<S>>(out, index(rows), index(out_channels)).noalias() =
+            Eigen::Map<const matrix<S>>(patches, index(rows), index(Q)) * weights.transpose();
       // Sample j's output channel o is the plane of P values at o*P of its column.
       if (count > 1)
         for (std::size_t j = 0; j < count; ++j)
@@ -84,7 +92,7 @@ struct im2row_convolution {
   /// dW = sum over samples of dY^T R, for the block of output channels whose rows of dY are
   /// given (dy has rows_of_block * P rows; dw has rows_of_block rows).
   template <class S>
-  static void backward_weights(cpu::context&, matrix_view<const S> x, matrix_view<const S> dy,
+  static void backward_weights(cpu::context& ctx, matrix_view<const S> x, matrix_view<const S> dy,
                                matrix_view<S> dw, std::byte* workspace) {
     auto gradient = as_eigen(dw);
     const std::size_t channels = dw.rows;
@@ -102,7 +110,10 @@ struct im2row_convolution {
       const Eigen::Map<const matrix<S>> patch_matrix(patches, index(rows), index(Q));
       const Eigen::Map<const matrix<S>> gradients(count == 1 ? dy.column(first) : stacked,
                                                   index(rows), index(channels));
-      if (first_chunk)
+      if (in_bf16(ctx))
+        cpu::gemm<S>(ctx, true, false, channels, Q, rows, S(1), gradients.data(), rows, patches,
+                     rows, first_chunk ? S(0) : S(1), dw.data, dw.stride);
+      else if (first_chunk)
         gradient.noalias() = gradients.transpose() * patch_matrix;
       else
         gradient.noalias() += gradients.transpose() * patch_matrix;
@@ -112,7 +123,7 @@ struct im2row_convolution {
   }
 
   template <class S>
-  static void backward_inputs(cpu::context&, matrix_view<const S> w, matrix_view<const S> dy,
+  static void backward_inputs(cpu::context& ctx, matrix_view<const S> w, matrix_view<const S> dy,
                               matrix_view<S> dx, std::byte* workspace) {
     const auto weights = as_eigen(w);
     for_each_chunk<S>(dy.cols, [&](std::size_t first, std::size_t count) {
@@ -123,10 +134,13 @@ struct im2row_convolution {
         for (std::size_t j = 0; j < count; ++j)
           for (std::size_t o = 0; o < out_channels; ++o)
             std::copy_n(dy.column(first + j) + o * P, P, stacked + o * rows + j * P);
-      Eigen::Map<matrix<S>>(patch_gradients, index(rows), index(Q)).noalias() =
-          Eigen::Map<const matrix<S>>(count == 1 ? dy.column(first) : stacked, index(rows),
-                                      index(out_channels)) *
-          weights;
+      const S* gradients = count == 1 ? dy.column(first) : stacked;
+      if (in_bf16(ctx))
+        cpu::gemm<S>(ctx, false, false, rows, Q, out_channels, S(1), gradients, rows, w.data,
+                     w.stride, S(0), patch_gradients, rows);
+      else
+        Eigen::Map<matrix<S>>(patch_gradients, index(rows), index(Q)).noalias() =
+            Eigen::Map<const matrix<S>>(gradients, index(rows), index(out_channels)) * weights;
       for (std::size_t j = 0; j < count; ++j) {
         S* image = dx.column(first + j);
         std::fill(image, image + dx.rows, S(0));

@@ -51,13 +51,17 @@ struct onednn_convolution {
   // Each pass returns false, having done nothing, where oneDNN has only its reference kernel for
   // these shapes and layouts on this CPU; the caller then runs im2row (backend/eigen/conv2d.hpp).
 
+  // In bf16 (core/precision.hpp) the primitives multiply bf16 inputs into float outputs: the
+  // weights are rounded by the same once-per-pass conversion into the primitive's layout, and
+  // the images read by a pass are rounded into the thread's bf16 staging, in their own layout.
+
   static bool forward(cpu::context& ctx, matrix_view<const float> w, matrix_view<const float> x,
                       matrix_view<float> y) {
     onednn::primitive& conv =
         primitive_for(ctx, onednn::convolution_forward, x.cols, x.layout.block, y.layout.block);
     if (conv.reference) return false;
     const void* weights = ctx.onednn.converted_weights(w.data, our_weights(), conv.descs[1]);
-    ctx.onednn.run(conv, {x.data, weights, y.data});
+    ctx.onednn.run(conv, {inputs_of(ctx, x), weights, y.data});
     return true;
   }
 
@@ -67,7 +71,7 @@ struct onednn_convolution {
                                             dx.layout.block, dy.layout.block);
     if (conv.reference) return false;
     const void* weights = ctx.onednn.converted_weights(w.data, our_weights(), conv.descs[1]);
-    ctx.onednn.run(conv, {dy.data, weights, dx.data});
+    ctx.onednn.run(conv, {inputs_of(ctx, dy), weights, dx.data});
     return true;
   }
 
@@ -85,18 +89,30 @@ struct onednn_convolution {
     if (conv.reference) return false;
     // This block's rows of dy, one sample after the other (a sample's rows of a block of whole
     // channel groups are contiguous in either layout).
-    const float* gradients = dy.data;
-    if (!dy.contiguous()) {
+    const void* gradients = dy.data;
+    const void* images = x.data;
+    if (ctx.precision == compute_precision::bf16) {
+      // Both rounded: every sample of x (each thread rounds all of it: a bf16 copy is half the
+      // size of x, and the products over it are 2 * this block's channels * K^2 per value), and
+      // this block's rows of dy.
+      agd::bf16* rounded = ctx.onednn.bf16_staging(x.rows * x.cols + dy.rows * dy.cols);
+      onednn::round_into_bf16(x.data, x.rows * x.cols, rounded);
+      images = rounded;
+      rounded += x.rows * x.cols;
+      for (std::size_t j = 0; j < dy.cols; ++j)
+        onednn::round_into_bf16(dy.column(j), dy.rows, rounded + j * dy.rows);
+      gradients = rounded;
+    } else if (!dy.contiguous()) {
       float* gathered = ctx.onednn.operand_staging(dy.rows * dy.cols);
       for (std::size_t j = 0; j < dy.cols; ++j)
         std::memcpy(gathered + j * dy.rows, dy.column(j), dy.rows * sizeof(float));
       gradients = gathered;
     }
     void* theirs = ctx.onednn.staging(onednn::size_of(conv.descs[1]));
-    ctx.onednn.run(conv, {x.data, theirs, gradients});
+    ctx.onednn.run(conv, {images, theirs, gradients});
     // Their layout into ours (these rows of agd's dW): a reorder made once per shape.
     onednn::primitive_key key =
-        conv_key(onednn::reorder, x.cols, x.layout.block, dy.layout.block, channels);
+        conv_key(onednn::reorder, x.cols, x.layout.block, dy.layout.block, channels, ctx.precision);
     key.values[11] = std::int64_t(dw.stride);
     onednn::primitive& back = ctx.onednn.get(
         key, [&] { return onednn::make_reorder(conv.descs[1], our_weights(channels, dw.stride)); });
@@ -108,12 +124,24 @@ struct onednn_convolution {
   static constexpr std::size_t K = geometry.kernel, Cin = geometry.channels;
 
   static onednn::primitive_key conv_key(onednn::primitive_kind kind, std::size_t n,
-                                        unsigned in_block, unsigned out_block,
-                                        std::size_t channels = out_channels) {
+                                        unsigned in_block, unsigned out_block, std::size_t channels,
+                                        compute_precision precision) {
     const auto d = [](std::size_t v) { return std::int64_t(v); };
-    return {kind,
-            {d(n), d(Cin), d(geometry.height), d(geometry.width), d(channels), d(K),
-             d(geometry.stride), d(geometry.padding), d(in_block), d(out_block)}};
+    onednn::primitive_key key{
+        kind,
+        {d(n), d(Cin), d(geometry.height), d(geometry.width), d(channels), d(K), d(geometry.stride),
+         d(geometry.padding), d(in_block), d(out_block)}};
+    key.values[12] = std::int64_t(precision);
+    return key;
+  }
+
+  /// The images a pass reads (x forward, dy backward to the input), contiguous columns: as they
+  /// are in fp32, rounded into the thread's bf16 staging in bf16.
+  static const void* inputs_of(cpu::context& ctx, matrix_view<const float> images) {
+    if (ctx.precision != compute_precision::bf16) return images.data;
+    agd::bf16* rounded = ctx.onednn.bf16_staging(images.rows * images.cols);
+    onednn::round_into_bf16(images.data, images.rows * images.cols, rounded);
+    return rounded;
   }
 
   /// `channels` rows of agd's weight matrix (Cout x K*K*Cin, column q = (ky*K + kx)*Cin + c,
@@ -127,16 +155,22 @@ struct onednn_convolution {
 
   /// The convolution's descriptor for a block of n samples and `channels` output channels:
   /// input and output in the given layouts, weights in the layout the primitive chooses.
+  /// In bf16 what a pass reads is bf16 (forward: src and weights; backward to the input: diff_dst
+  /// and weights; backward to the weights: src and diff_dst) and what it writes float.
   static dnnl_convolution_desc_t describe(onednn::primitive_kind kind, std::size_t n,
                                           unsigned in_block, unsigned out_block,
-                                          std::size_t channels) {
-    const dnnl_memory_desc_t src =
-        onednn::image_desc(n, Cin, geometry.height, geometry.width, in_block);
-    const dnnl_memory_desc_t dst =
-        onednn::image_desc(n, channels, geometry.out_height, geometry.out_width, out_block);
+                                          std::size_t channels, compute_precision precision) {
+    const dnnl_data_type_t read = onednn::input_type(precision);
+    const bool forward = kind == onednn::convolution_forward;
+    const bool to_input = kind == onednn::convolution_backward_data;
+    const dnnl_memory_desc_t src = onednn::image_desc(n, Cin, geometry.height, geometry.width,
+                                                      in_block, to_input ? dnnl_f32 : read);
+    const dnnl_memory_desc_t dst = onednn::image_desc(
+        n, channels, geometry.out_height, geometry.out_width, out_block, forward ? dnnl_f32 : read);
     const auto d = [](std::size_t v) { return dnnl_dim_t(v); };
     const dnnl_memory_desc_t weights =
-        onednn::tagged_desc({d(channels), d(Cin), d(K), d(K)}, dnnl_format_tag_any);
+        onednn::tagged_desc({d(channels), d(Cin), d(K), d(K)}, dnnl_format_tag_any,
+                            forward || to_input ? read : dnnl_f32);
     // agd's geometry pads P on the top and left; the bottom and right padding is what the
     // output size leaves (less than P, or negative, when the stride does not divide evenly).
     const dnnl_dims_t strides{d(geometry.stride), d(geometry.stride)};
@@ -171,17 +205,19 @@ struct onednn_convolution {
   static onednn::primitive& primitive_for(cpu::context& ctx, onednn::primitive_kind kind,
                                           std::size_t n, unsigned in_block, unsigned out_block,
                                           std::size_t channels = out_channels) {
-    return ctx.onednn.get(conv_key(kind, n, in_block, out_block, channels), [&] {
+    const compute_precision precision = ctx.precision;
+    return ctx.onednn.get(conv_key(kind, n, in_block, out_block, channels, precision), [&] {
       const onednn::attr_handle attr = onednn::user_scratchpad_attr();
       const dnnl_convolution_desc_t forward_desc =
-          describe(onednn::convolution_forward, n, in_block, out_block, channels);
+          describe(onednn::convolution_forward, n, in_block, out_block, channels, precision);
       const onednn::primitive_desc_handle forward = onednn::make_primitive_desc(
           &forward_desc, attr.get(), nullptr, "making a convolution (forward)");
       if (kind == onednn::convolution_forward)
         return onednn::make_primitive(forward.get(), {{DNNL_ARG_SRC, dnnl_query_src_md},
                                                       {DNNL_ARG_WEIGHTS, dnnl_query_weights_md},
                                                       {DNNL_ARG_DST, dnnl_query_dst_md}});
-      const dnnl_convolution_desc_t desc = describe(kind, n, in_block, out_block, channels);
+      const dnnl_convolution_desc_t desc =
+          describe(kind, n, in_block, out_block, channels, precision);
       const onednn::primitive_desc_handle pd = onednn::make_primitive_desc(
           &desc, attr.get(), forward.get(), "making a convolution (backward)");
       if (kind == onednn::convolution_backward_data)

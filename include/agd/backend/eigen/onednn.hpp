@@ -25,14 +25,20 @@
 
 #ifdef AGD_WITH_ONEDNN
 
+#if defined(__x86_64__) && !defined(__CUDACC__)
+#include <immintrin.h>
+#define AGD_ROUND_WITH_AVX512_BF16 1
+#endif
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -44,6 +50,7 @@
 
 #include "agd/backend/eigen/thread_pool.hpp"
 #include "agd/backend/eigen/threads.hpp"
+#include "agd/core/precision.hpp"
 
 namespace agd::onednn {
 
@@ -132,34 +139,41 @@ inline bool inside_library_call() {
 
 // Memory descriptors.
 
-/// An f32 tensor of the given dimensions and strides (in elements).
+/// The oneDNN data type of values that a primitive multiplies in this precision.
+inline dnnl_data_type_t input_type(compute_precision precision) {
+  return precision == compute_precision::bf16 ? dnnl_bf16 : dnnl_f32;
+}
+
+/// A tensor (f32 unless `type` says otherwise) of the given dimensions and strides (in elements).
 inline dnnl_memory_desc_t strided_desc(std::initializer_list<dnnl_dim_t> dims,
-                                       std::initializer_list<dnnl_dim_t> strides) {
+                                       std::initializer_list<dnnl_dim_t> strides,
+                                       dnnl_data_type_t type = dnnl_f32) {
   dnnl_memory_desc_t desc;
   dnnl_dims_t d{}, s{};
   std::copy(dims.begin(), dims.end(), d);
   std::copy(strides.begin(), strides.end(), s);
-  check(dnnl_memory_desc_init_by_strides(&desc, int(dims.size()), d, dnnl_f32, s),
+  check(dnnl_memory_desc_init_by_strides(&desc, int(dims.size()), d, type, s),
         "dnnl_memory_desc_init_by_strides");
   return desc;
 }
-/// An f32 tensor in a named format (dnnl_format_tag_any: the primitive chooses).
-inline dnnl_memory_desc_t tagged_desc(std::initializer_list<dnnl_dim_t> dims,
-                                      dnnl_format_tag_t tag) {
+/// A tensor in a named format (dnnl_format_tag_any: the primitive chooses).
+inline dnnl_memory_desc_t tagged_desc(std::initializer_list<dnnl_dim_t> dims, dnnl_format_tag_t tag,
+                                      dnnl_data_type_t type = dnnl_f32) {
   dnnl_memory_desc_t desc;
   dnnl_dims_t d{};
   std::copy(dims.begin(), dims.end(), d);
-  check(dnnl_memory_desc_init_by_tag(&desc, int(dims.size()), d, dnnl_f32, tag),
+  check(dnnl_memory_desc_init_by_tag(&desc, int(dims.size()), d, type, tag),
         "dnnl_memory_desc_init_by_tag");
   return desc;
 }
 /// A batch of n images, C x H x W each, in agd's column layout (core/view.hpp): CHW per sample
 /// (oneDNN's nchw) or channel groups of `block` innermost (nChw8c, nChw16c).
 inline dnnl_memory_desc_t image_desc(std::size_t n, std::size_t channels, std::size_t height,
-                                     std::size_t width, unsigned block) {
+                                     std::size_t width, unsigned block,
+                                     dnnl_data_type_t type = dnnl_f32) {
   const dnnl_format_tag_t tag = block == 16 ? dnnl_nChw16c : block == 8 ? dnnl_nChw8c : dnnl_nchw;
   return tagged_desc({dnnl_dim_t(n), dnnl_dim_t(channels), dnnl_dim_t(height), dnnl_dim_t(width)},
-                     tag);
+                     tag, type);
 }
 inline std::size_t size_of(const dnnl_memory_desc_t& desc) {
   return dnnl_memory_desc_get_size(&desc);
@@ -172,6 +186,36 @@ inline dnnl_memory_desc_t queried_desc(const_dnnl_primitive_desc_t pd, dnnl_quer
   const dnnl_memory_desc_t* desc = dnnl_primitive_desc_query_md(pd, what, 0);
   if (!desc) throw std::logic_error("agd (oneDNN engine): a primitive has no such argument");
   return *desc;
+}
+
+// Rounding to bfloat16.
+
+namespace detail {
+#ifdef AGD_ROUND_WITH_AVX512_BF16
+/// 16 floats per VCVTNEPS2BF16, which rounds as to_bf16 does (to nearest, ties to even, NaN
+/// kept) except that it flushes denormal inputs to zero, as oneDNN's own conversions do here.
+/// Compiled for AVX512-BF16 whatever the build's -march: called only where the CPU has it.
+__attribute__((target("avx512f,avx512bf16"))) inline void round_with_avx512_bf16(const float* from,
+                                                                                 std::size_t n,
+                                                                                 agd::bf16* to) {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + i),
+                        reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_loadu_ps(from + i))));
+  for (; i < n; ++i) to[i] = to_bf16(from[i]);
+}
+#endif
+}  // namespace detail
+
+/// Rounds n floats to bfloat16 for a bf16 primitive: with the CPU's conversion instruction where
+/// it has one (every CPU that runs a bf16 network has: AVX512-BF16), about 2x faster than the
+/// portable loop of core/precision.hpp, which runs elsewhere.
+inline void round_into_bf16(const float* from, std::size_t n, agd::bf16* to) {
+#ifdef AGD_ROUND_WITH_AVX512_BF16
+  static const bool hardware = __builtin_cpu_supports("avx512bf16");
+  if (hardware) return detail::round_with_avx512_bf16(from, n, to);
+#endif
+  convert_to_bf16(from, n, to);
 }
 
 // The engine.
@@ -190,6 +234,10 @@ struct engine_facts {
   /// Eigen's GEMM compiled for AVX2 on the same CPU (docs/cpu-gemm.md): gemm() then declines
   /// and the caller runs Eigen's; the convolutions stay on oneDNN.
   bool brgemm_matmul = false;
+  /// Whether oneDNN multiplies bfloat16 in hardware here: AVX512-BF16 (Zen 4, Cooper Lake) or
+  /// AMX (Sapphire Rapids). Elsewhere its bf16 kernels emulate the instructions (AVX-512 without
+  /// BF16) or there are none (AVX2), and a bf16 network refuses to be made (bf16_refusal()).
+  bool bf16 = false;
 };
 
 namespace detail {
@@ -267,9 +315,23 @@ inline const engine_facts& cpu_engine() {
     made.isa = detail::isa_name(dnnl_get_effective_cpu_isa());
     made.channel_block = detail::preferred_channel_block(made.engine.get());
     made.brgemm_matmul = detail::matmul_is_brgemm(made.engine.get());
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    made.bf16 = isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
     return made;
   }();
   return facts;
+}
+
+/// Why this CPU cannot train in bfloat16, in one sentence (empty where it can).
+inline std::string bf16_refusal() {
+  const engine_facts& facts = cpu_engine();
+  if (facts.bf16) return {};
+  return "agd: Net::with_precision<agd::bf16> needs a CPU with AMX-BF16 or AVX512-BF16 "
+         "instructions to multiply bfloat16 in hardware, and this one has neither (oneDNN "
+         "dispatches to " +
+         facts.isa + " here" +
+         (std::getenv("DNNL_MAX_CPU_ISA") ? std::string(", held there by DNNL_MAX_CPU_ISA") : "") +
+         "), so train this network in fp32: drop with_precision (or pass --precision fp32).";
 }
 
 // Primitives, made once per shape.
@@ -444,6 +506,13 @@ class resources {
     return static_cast<float*>(mine.operands.data());
   }
 
+  /// A per-thread buffer of bfloat16 values: operands rounded for a bf16 GEMM or convolution.
+  bf16* bf16_staging(std::size_t count) {
+    per_thread& mine = threads_[thread_pool::current_thread()];
+    if (mine.halves.size() < count * sizeof(bf16)) mine.halves.resize(count * sizeof(bf16));
+    return static_cast<bf16*>(mine.halves.data());
+  }
+
   /// The weights at `source`, stored as `from` describes, in the layout `to`: converted once per
   /// pass (begin_pass()), by the first thread of a region that asks; the others wait for it and
   /// share the copy.
@@ -479,10 +548,14 @@ class resources {
   /// earlier pass allocates nothing.
   void begin_pass() {
     ++pass_;
-    const std::lock_guard<std::mutex> lock(mutex_);
-    for (unsigned thread = 0; thread < cpu_pool().size(); ++thread)
-      if (threads_[thread].scratchpad.size() < largest_scratchpad_)
-        threads_[thread].scratchpad.resize(largest_scratchpad_);
+    grow_scratchpads();
+  }
+
+  /// A parallel region of the network has ended (no thread runs a primitive of it): scratchpads
+  /// are grown now to a primitive made in it, rather than at the next pass, so that the step
+  /// that made it (the warm-up) is the one that allocates.
+  void end_region() {
+    if (scratchpads_short_.load(std::memory_order_relaxed)) grow_scratchpads();
   }
 
  private:
@@ -503,6 +576,7 @@ class resources {
     aligned_bytes scratchpad;
     aligned_bytes staging;
     aligned_bytes operands;
+    aligned_bytes halves;
   };
   struct weight_copy {
     std::mutex mutex;
@@ -510,6 +584,14 @@ class resources {
     std::unique_ptr<primitive> converter;
     aligned_bytes data;
   };
+
+  void grow_scratchpads() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (unsigned thread = 0; thread < cpu_pool().size(); ++thread)
+      if (threads_[thread].scratchpad.size() < largest_scratchpad_)
+        threads_[thread].scratchpad.resize(largest_scratchpad_);
+    scratchpads_short_.store(false, std::memory_order_relaxed);
+  }
 
   /// Thread `thread`'s stream and memory objects for p. Its scratchpad is not touched here (the
   /// thread may be running a primitive with it): the largest scratchpad made so far is noted,
@@ -521,7 +603,10 @@ class resources {
       check(dnnl_stream_create(its.stream.out(), cpu_engine().engine.get(),
                                dnnl_stream_default_flags),
             "dnnl_stream_create");
-    largest_scratchpad_ = std::max(largest_scratchpad_, p.scratchpad_bytes);
+    if (p.scratchpad_bytes > largest_scratchpad_) {
+      largest_scratchpad_ = p.scratchpad_bytes;
+      scratchpads_short_.store(true, std::memory_order_relaxed);
+    }
     auto& memories = p.memories[thread];
     if (memories) return;
     const std::size_t count = p.argument_count;
@@ -537,6 +622,8 @@ class resources {
   std::unordered_map<const void*, std::vector<std::unique_ptr<weight_copy>>> weight_copies_;
   std::array<per_thread, thread_pool::max_threads> threads_;
   std::size_t largest_scratchpad_ = 0;
+  /// Whether a thread's scratchpad may be smaller than largest_scratchpad_.
+  std::atomic<bool> scratchpads_short_{false};
   std::uint64_t pass_ = 0;
 };
 
@@ -555,40 +642,72 @@ inline std::int64_t bits(float value) {
 /// arranges its GEMMs so that only the small operand of a weight gradient ever is, Dense's
 /// weight_gradient_by_columns), and a strided C is declined: returns false, and the caller
 /// runs Eigen's GEMM; so is every GEMM where oneDNN has no brgemm matmul (engine_facts).
-inline bool gemm(resources& res, bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
-                 std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
-                 std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  if ((ldc != m && n > 1) || !cpu_engine().brgemm_matmul) return false;
-  ldc = m;
+///
+/// In bf16 (core/precision.hpp) A and B are rounded into per-thread bf16 copies, contiguous,
+/// and the matmul multiplies those with float sums into the float C; it is never declined (a
+/// bf16 network exists only where the CPU has bf16 instructions, where matmul is brgemm).
+inline bool gemm(resources& res, compute_precision precision, bool transpose_a, bool transpose_b,
+                 std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                 std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                 std::size_t ldc) {
+  const bool bf16_inputs = precision == compute_precision::bf16;
+  if (!bf16_inputs && ((ldc != m && n > 1) || !cpu_engine().brgemm_matmul)) return false;
   // The rows of A and B as stored (op(A) is m x k, op(B) k x n).
   const std::size_t a_rows = transpose_a ? k : m, a_cols = transpose_a ? m : k;
   const std::size_t b_rows = transpose_b ? n : k, b_cols = transpose_b ? k : n;
-  const bool a_gaps = lda != a_rows && a_cols > 1, b_gaps = ldb != b_rows && b_cols > 1;
-  if (a_gaps || b_gaps) {
-    float* copy =
-        res.operand_staging((a_gaps ? a_rows * a_cols : 0) + (b_gaps ? b_rows * b_cols : 0));
-    const auto gather = [&](const float* from, std::size_t rows, std::size_t cols, std::size_t ld) {
-      for (std::size_t j = 0; j < cols; ++j)
-        std::memcpy(copy + j * rows, from + j * ld, rows * sizeof(float));
-      const float* gathered = copy;
-      copy += rows * cols;
-      return gathered;
+  const void* a_data = a;
+  const void* b_data = b;
+  if (bf16_inputs) {
+    agd::bf16* rounded = res.bf16_staging(a_rows * a_cols + b_rows * b_cols);
+    const auto round = [&](const float* from, std::size_t rows, std::size_t cols, std::size_t ld) {
+      if (ld == rows || cols == 1)
+        round_into_bf16(from, rows * cols, rounded);
+      else
+        for (std::size_t j = 0; j < cols; ++j)
+          round_into_bf16(from + j * ld, rows, rounded + j * rows);
+      const agd::bf16* made = rounded;
+      rounded += rows * cols;
+      return made;
     };
-    if (a_gaps) a = gather(a, a_rows, a_cols, lda);
-    if (b_gaps) b = gather(b, b_rows, b_cols, ldb);
+    a_data = round(a, a_rows, a_cols, lda);
+    b_data = round(b, b_rows, b_cols, ldb);
+  } else {
+    const bool a_gaps = lda != a_rows && a_cols > 1, b_gaps = ldb != b_rows && b_cols > 1;
+    if (a_gaps || b_gaps) {
+      float* copy =
+          res.operand_staging((a_gaps ? a_rows * a_cols : 0) + (b_gaps ? b_rows * b_cols : 0));
+      const auto gather = [&](const float* from, std::size_t rows, std::size_t cols,
+                              std::size_t ld) {
+        for (std::size_t j = 0; j < cols; ++j)
+          std::memcpy(copy + j * rows, from + j * ld, rows * sizeof(float));
+        const float* gathered = copy;
+        copy += rows * cols;
+        return gathered;
+      };
+      if (a_gaps) a_data = gather(a, a_rows, a_cols, lda);
+      if (b_gaps) b_data = gather(b, b_rows, b_cols, ldb);
+    }
+    ldc = m;
   }
   lda = a_rows;
   ldb = b_rows;
   const auto d = [](std::size_t v) { return dnnl_dim_t(v); };
-  primitive_key key{matmul, {transpose_a, transpose_b, d(m), d(n), d(k), bits(alpha), bits(beta)}};
+  primitive_key key{matmul,
+                    {transpose_a, transpose_b, d(m), d(n), d(k), bits(alpha), bits(beta),
+                     std::int64_t(precision), d(ldc)}};
   primitive& p = res.get(key, [&] {
+    const dnnl_data_type_t type = input_type(precision);
     // op(B)^T (n x k): B^T stored row-major when B is not transposed.
     const dnnl_memory_desc_t src =
-        strided_desc({d(n), d(k)}, transpose_b ? std::initializer_list<dnnl_dim_t>{1, d(ldb)}
-                                               : std::initializer_list<dnnl_dim_t>{d(ldb), 1});
+        strided_desc({d(n), d(k)},
+                     transpose_b ? std::initializer_list<dnnl_dim_t>{1, d(ldb)}
+                                 : std::initializer_list<dnnl_dim_t>{d(ldb), 1},
+                     type);
     const dnnl_memory_desc_t weights =
-        strided_desc({d(k), d(m)}, transpose_a ? std::initializer_list<dnnl_dim_t>{1, d(lda)}
-                                               : std::initializer_list<dnnl_dim_t>{d(lda), 1});
+        strided_desc({d(k), d(m)},
+                     transpose_a ? std::initializer_list<dnnl_dim_t>{1, d(lda)}
+                                 : std::initializer_list<dnnl_dim_t>{d(lda), 1},
+                     type);
     const dnnl_memory_desc_t dst = strided_desc({d(n), d(m)}, {d(ldc), 1});
     dnnl_matmul_desc_t desc;
     check(dnnl_matmul_desc_init(&desc, &src, &weights, nullptr, &dst), "dnnl_matmul_desc_init");
@@ -609,7 +728,7 @@ inline bool gemm(resources& res, bool transpose_a, bool transpose_b, std::size_t
                                      {DNNL_ARG_WEIGHTS, dnnl_query_weights_md},
                                      {DNNL_ARG_DST, dnnl_query_dst_md}});
   });
-  res.run(p, {b, a, c});
+  res.run(p, {b_data, a_data, c});
   return true;
 }
 
