@@ -23,6 +23,10 @@ namespace agd {
 /// (oneDNN's nChw16c for block 16): channel c of pixel p is at ((c / block) * plane + p) * block
 /// + c % block, where plane = rows / channels. Only whole groups are blocked (channels is a
 /// multiple of block), so a column holds exactly the same number of values either way.
+/// Which pass of a network begins (Backend::begin_pass): a backend may prepare for it, e.g.
+/// convert the weights that the same kind of pass read last time.
+enum class pass_kind : std::uint8_t { forward = 0, backward = 1 };
+
 struct channel_layout {
   std::uint32_t block = 1;
   std::uint32_t channels = 0;

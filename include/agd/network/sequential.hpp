@@ -335,7 +335,7 @@ class basic_network : public architecture<Layers...> {
     check_batch(input_size, n, input_size, "forward_batch", "batch");
     batch_ = n;
     reserve_workspaces();
-    Backend::begin_pass(context_);
+    Backend::begin_pass(context_, pass_kind::forward);
     run_layers<true>();
     return output();
   }
@@ -354,7 +354,7 @@ class basic_network : public architecture<Layers...> {
     if (batch_ == 0)
       throw std::logic_error("agd::Sequential::backward: no forward pass to go back through");
     reserve_workspaces();
-    Backend::begin_pass(context_);
+    Backend::begin_pass(context_, pass_kind::backward);
     // Region 1: the activation gradients, last layer first, split like the forward pass.
     run_layers<false>();
     // Region 2: the weight gradients, a sum over all samples. Each thread takes a block of rows
@@ -387,7 +387,7 @@ class basic_network : public architecture<Layers...> {
           "agd::Sequential::backward_by_layer: no forward pass to go back "
           "through");
     reserve_workspaces();
-    Backend::begin_pass(context_);
+    Backend::begin_pass(context_, pass_kind::backward);
     const std::size_t n = batch_;
     hana::for_each(hana::reverse(hana::to_tuple(positions())), [&](auto position) {
       constexpr std::size_t i = decltype(position)::value;

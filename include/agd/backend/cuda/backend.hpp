@@ -199,7 +199,7 @@ struct device {
     return 1;
   }
   /// Nothing to redo per pass: the kernels read the weights as they are.
-  static void begin_pass(context&) {}
+  static void begin_pass(context&, pass_kind) {}
 
   /// Makes the network of this context compute in `precision` (network/precision.hpp calls it
   /// at construction), or says in one sentence why this GPU cannot: bf16 needs its tensor cores

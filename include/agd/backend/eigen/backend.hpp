@@ -164,13 +164,15 @@ struct cpu {
   }
 
   /// A forward or backward pass of a network begins (its weights may have changed since the
-  /// last): on oneDNN, weights that a convolution reads in a layout of its own are converted
-  /// again at their first use in this pass.
-  static void begin_pass(context& ctx) {
+  /// last): on oneDNN, the weights that convolutions read in layouts of their own are converted
+  /// again, those the last pass of this kind read at once by every thread of the pool, any
+  /// other at its first use in the pass.
+  static void begin_pass(context& ctx, pass_kind kind) {
 #ifdef AGD_WITH_ONEDNN
-    ctx.onednn.begin_pass();
+    ctx.onednn.begin_pass(kind);
 #else
     (void)ctx;
+    (void)kind;
 #endif
   }
 
