@@ -34,13 +34,19 @@ echo "PyTorch's OpenBLAS kernels: $OPENBLAS_CORE${OPENBLAS_CORETYPE:+ (OPENBLAS_
 value() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | head -1; }
 
 echo "== agd ($threads threads, $precision)"
-agd_line=$("$bench" --threads "$threads" --steps 500 ${prec[@]+"${prec[@]}"} | tee /dev/stderr | grep '^agd_step_ms')
+# (Printed from a variable, not with `tee /dev/stderr`, which truncates a log file that stderr
+# is redirected to.)
+agd_out=$("$bench" --threads "$threads" --steps 500 ${prec[@]+"${prec[@]}"})
+echo "$agd_out"
+agd_line=$(echo "$agd_out" | grep '^agd_step_ms')
 agd_ms=$(echo "$agd_line" | value median)
 
 for policy in unset passive; do
   echo "== PyTorch, OMP_WAIT_POLICY $policy ($threads threads, $precision)"
-  torch_line=$("$python" "$here/pytorch_agd.py" --mode time --threads "$threads" --steps 500 \
-                 --omp-wait-policy "$policy" ${prec[@]+"${prec[@]}"} 2>/dev/null | tee /dev/stderr | grep '^pytorch_step_ms')
+  torch_out=$("$python" "$here/pytorch_agd.py" --mode time --threads "$threads" --steps 500 \
+                --omp-wait-policy "$policy" ${prec[@]+"${prec[@]}"} 2>/dev/null)
+  echo "$torch_out"
+  torch_line=$(echo "$torch_out" | grep '^pytorch_step_ms')
   torch_ms=$(echo "$torch_line" | value median)
   torch_mean=$(echo "$torch_line" | value mean)
   awk -v a="$agd_ms" -v t="$torch_ms" -v m="$torch_mean" -v p="$policy" -v n="$threads" -v q="$precision" 'BEGIN {
