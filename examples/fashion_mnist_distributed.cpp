@@ -197,8 +197,8 @@ int main(int argc, char** argv) {
     if (ranks.rank() == 0)
       std::cerr << Net::summary() << "optimizer " << s.optimizer << ", global batch " << s.run.batch
                 << " = " << n << " ranks x " << s.run.batch / n << ", " << agd::threads()
-                << " threads per rank, gradients summed " << (s.no_overlap ? "after" : "during")
-                << " the backward pass\n";
+                << " threads per rank, " << s.run.precision << ", gradients summed "
+                << (s.no_overlap ? "after" : "during") << " the backward pass\n";
     std::optional<double> accuracy;
     if (s.optimizer == "agd") {
       agd::AGD optimizer(net, {.seed = s.run.seed});

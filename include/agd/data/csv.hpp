@@ -33,9 +33,9 @@
 #include <system_error>
 #include <vector>
 
+#include "agd/core/file_checks.hpp"
 #include "agd/data/dataset.hpp"
 #include "agd/data/file_bytes.hpp"
-#include "agd/io/file_checks.hpp"
 
 namespace agd::data {
 

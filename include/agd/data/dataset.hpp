@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "agd/core/file_checks.hpp"
 #include "agd/data/idx.hpp"
-#include "agd/io/file_checks.hpp"
 
 namespace agd::data {
 

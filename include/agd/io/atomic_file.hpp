@@ -6,7 +6,7 @@
 // process killed midway cannot remove its temporary; the next write of the same file removes
 // it (detail::remove_orphaned_temporaries).
 //
-// The target is checked first (agd/io/file_checks.hpp): symbolic links are followed, so the
+// The target is checked first (agd/core/file_checks.hpp): symbolic links are followed, so the
 // file a link points to is replaced and the link stays; a directory, device, FIFO or socket is
 // refused rather than replaced by a regular file. A replaced file keeps its permissions.
 #pragma once
@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agd/io/file_checks.hpp"
+#include "agd/core/file_checks.hpp"
 
 namespace agd::io {
 

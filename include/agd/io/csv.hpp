@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "agd/core/file_checks.hpp"
 #include "agd/io/atomic_file.hpp"
-#include "agd/io/file_checks.hpp"
 
 namespace agd::io {
 

@@ -47,9 +47,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agd/core/file_checks.hpp"
 #include "agd/core/matrix.hpp"
 #include "agd/io/atomic_file.hpp"
-#include "agd/io/file_checks.hpp"
 
 namespace agd::io {
 

@@ -19,9 +19,9 @@
 #include "agd/core/kernel.hpp"
 #include "agd/core/layer.hpp"
 #include "agd/core/shape.hpp"
+#include "agd/core/shape_check.hpp"
 #include "agd/core/view.hpp"
 #include "agd/layers/conv2d.hpp"
-#include "agd/network/shape_check.hpp"
 
 namespace agd {
 

@@ -12,8 +12,8 @@
 
 #include "agd/core/layer.hpp"
 #include "agd/core/shape.hpp"
+#include "agd/core/shape_check.hpp"
 #include "agd/network/residual.hpp"
-#include "agd/network/shape_check.hpp"
 
 namespace agd {
 
