@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -83,33 +84,6 @@ double step_gemms_ms(std::size_t n, int repeats, agd::compute_precision precisio
   return median(ms);
 }
 
-/// The wall time of each of `steps` AGD training steps of a Model at batch n, after `warmup`.
-template <class Model>
-std::vector<double> step_times(std::size_t batch, int warmup, int steps) {
-  const agd::data::dataset data = agd_bench::random_dataset(Model::input_size, batch);
-  const std::size_t samples = data.size();
-
-  Model net(batch);
-  agd::AGD optimizer(net, {.seed = 0});
-  agd::data::batch_sampler sampler(samples, batch, 0);
-  std::vector<std::int32_t> labels(batch);
-  std::span<const std::size_t> indices;
-  std::vector<double> step_ms;
-  sampler.start_epoch();
-  for (int s = 0; s < warmup + steps; ++s) {
-    if (!sampler.next(indices)) {
-      sampler.start_epoch();
-      sampler.next(indices);
-    }
-    agd::data::gather_batch(data, indices, net.input_buffer(), std::span<std::int32_t>(labels));
-    const auto start = clock_type::now();
-    agd::train::train_step<agd::MSELoss>(net, optimizer, std::span<const std::int32_t>(labels));
-    const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
-    if (s >= warmup) step_ms.push_back(ms);
-  }
-  return step_ms;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,11 +129,16 @@ int main(int argc, char** argv) {
   agd::set_threads(threads);
   const int used_threads = threads ? threads : int(std::thread::hardware_concurrency());
 
-  std::vector<double> step_ms =
-      bf16 ? step_times<Net::with_precision<agd::bf16>>(batch, warmup, steps)
-           : step_times<Net>(batch, warmup, steps);
-  const double median_ms = median(step_ms);
-  const double min_ms = *std::min_element(step_ms.begin(), step_ms.end());
+  // Exactly `steps` timed steps after `warmup`, whatever they take.
+  const agd_bench::timing_options timing{.warmup = warmup,
+                                         .max_steps = steps,
+                                         .min_steps = steps,
+                                         .max_seconds = std::numeric_limits<double>::infinity()};
+  const agd_bench::shape_result timed =
+      bf16 ? agd_bench::time_agd_step<Net::with_precision<agd::bf16>>(batch, timing)
+           : agd_bench::time_agd_step<Net>(batch, timing);
+  const double median_ms = timed.median_ms;
+  const double min_ms = timed.min_ms;
   const double gflops = agd_bench::step_flops<Net>(batch) / (median_ms * 1e-3) / 1e9;
   const double gemms_ms = step_gemms_ms(
       batch, steps, bf16 ? agd::compute_precision::bf16 : agd::compute_precision::native);
