@@ -13,7 +13,6 @@
 
 #include <cmath>
 #include <cstddef>
-#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -68,16 +67,6 @@ double forward_and_backward(Net& net, const batch& b) {
   const double loss = agd::batch_loss<agd::MSELoss>(net, net.label_buffer());
   net.backward();
   return loss;
-}
-
-/// Why this CPU cannot make a bf16 network (none where it can).
-std::optional<std::string> cpu_bf16_unavailable() {
-  try {
-    Fcn::with_precision<agd::bf16> probe(1);
-    return std::nullopt;
-  } catch (const std::runtime_error& refusal) {
-    return std::string(refusal.what());
-  }
 }
 
 /// The same network, seed and batch on the CPU backend in bf16 and on the CUDA backend in bf16:
@@ -200,8 +189,9 @@ TEST_CASE("cuda host: a bf16 CNN is within bf16's rounding of the fp32 CNN, and 
 
 TEST_CASE("cuda host: bf16 on the CUDA backend matches the CPU backend's bf16 path",
           "[cuda][precision]") {
-  if (const auto reason = cpu_bf16_unavailable())
-    return agd_test::skip("the CPU backend cannot make a bf16 network here: " + *reason);
+  if (const std::string reason = agd::eigen::cpu::precision_refusal(agd::compute_precision::bf16);
+      !reason.empty())
+    return agd_test::skip("the CPU backend cannot make a bf16 network here: " + reason);
   check_cpu_parity<Fcn>(32, 1e-3);
   check_cpu_parity<Cnn>(8, 1e-3);
 }

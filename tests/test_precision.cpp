@@ -42,9 +42,9 @@ std::optional<std::string> bf16_unavailable() {
 }
 /// Skips the running test case where bf16 is not available, saying why; true if it skipped.
 bool skipped_without_bf16() {
-  static const std::optional<std::string> reason = bf16_unavailable();
-  if (reason) agd_test::skip("needs bf16 instructions: " + *reason);
-  return reason.has_value();
+  const std::string reason = agd::eigen::cpu::precision_refusal(agd::compute_precision::bf16);
+  if (!reason.empty()) agd_test::skip("needs bf16 instructions: " + reason);
+  return !reason.empty();
 }
 
 agd::matrix<float> rounded(const agd::matrix<float>& m) {

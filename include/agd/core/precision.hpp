@@ -72,15 +72,11 @@ inline std::string precision_name(compute_precision p) {
   return p == compute_precision::bf16 ? "bf16" : "native";
 }
 
-/// The compute precision that Net::with_precision<P> names: P = the network's own scalar type
-/// (native) or agd::bf16.
-template <class P, class Scalar>
-constexpr compute_precision precision_of() {
-  if constexpr (std::is_same_v<P, bf16>)
-    return compute_precision::bf16;
-  else
-    return compute_precision::native;
-}
+/// The compute precision that Net::with_precision<P> names: agd::bf16, or the network's own
+/// scalar type (native).
+template <class P>
+inline constexpr compute_precision precision_of =
+    std::is_same_v<P, bf16> ? compute_precision::bf16 : compute_precision::native;
 template <class P, class Scalar>
 concept precision_for = std::is_same_v<P, Scalar> ||
     (std::is_same_v<P, bf16>&& std::is_same_v<Scalar, float>);

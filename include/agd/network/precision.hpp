@@ -33,8 +33,7 @@ class precision_network : public Net {
   /// The network of the same layers and backend in its own precision.
   using native_network = Net;
   using precision_type = Precision;
-  static constexpr compute_precision precision =
-      precision_of<Precision, typename Net::scalar_type>();
+  static constexpr compute_precision precision = precision_of<Precision>;
 
   template <class OtherBackend>
   using on = precision_network<typename Net::template on<OtherBackend>, Precision>;

@@ -125,21 +125,23 @@ struct cpu {
 #endif
   };
 
-  /// Makes the network of this context compute in `precision`, or says in one sentence why this
-  /// machine or build cannot: bf16 needs oneDNN and a CPU that multiplies bf16 in hardware
-  /// (never a slow emulation).
-  static void set_compute_precision(context& ctx, compute_precision precision) {
-    if (precision == compute_precision::bf16) {
+  /// Why this machine or build cannot compute in `precision`, in one sentence (empty where it
+  /// can): bf16 needs oneDNN and a CPU that multiplies bf16 in hardware (never a slow emulation).
+  static std::string precision_refusal(compute_precision precision) {
+    if (precision != compute_precision::bf16) return {};
 #ifdef AGD_WITH_ONEDNN
-      if (std::string refusal = onednn::bf16_refusal(); !refusal.empty())
-        throw std::runtime_error(refusal);
+    return onednn::bf16_refusal();
 #else
-      throw std::runtime_error(
-          "agd: Net::with_precision<agd::bf16> runs on the oneDNN engine, and this build has "
-          "Eigen's (configured with -DAGD_CPU_ENGINE=eigen, or oneDNN was not found): install "
-          "libdnnl-dev and configure with -DAGD_CPU_ENGINE=auto, or train in fp32.");
+    return "agd: Net::with_precision<agd::bf16> runs on the oneDNN engine, and this build has "
+           "Eigen's (configured with -DAGD_CPU_ENGINE=eigen, or oneDNN was not found): install "
+           "libdnnl-dev and configure with -DAGD_CPU_ENGINE=auto, or train in fp32.";
 #endif
-    }
+  }
+
+  /// Makes the network of this context compute in `precision`, or throws precision_refusal().
+  static void set_compute_precision(context& ctx, compute_precision precision) {
+    if (std::string refusal = precision_refusal(precision); !refusal.empty())
+      throw std::runtime_error(refusal);
     ctx.precision = precision;
   }
 
