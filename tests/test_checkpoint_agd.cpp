@@ -5,7 +5,7 @@
 #include <agd/io/checkpoint.hpp>
 #include <agd/layers/dense.hpp>
 #include <agd/layers/relu.hpp>
-#include <agd/network/sequential.hpp>
+#include <agd/sequential.hpp>
 #include <agd/optim/adam.hpp>
 #include <agd/optim/agd.hpp>
 

@@ -25,6 +25,7 @@
 #include "agd/network/fcn.hpp"
 #include "agd/network/residual.hpp"
 #include "agd/network/sequential.hpp"
+#include "agd/sequential.hpp"
 
 #include "agd/loss/accuracy.hpp"
 #include "agd/loss/cross_entropy.hpp"

@@ -8,7 +8,7 @@
 
 #include <agd/io/checkpoint.hpp>
 #include <agd/layers/dense.hpp>
-#include <agd/network/sequential.hpp>
+#include <agd/sequential.hpp>
 #include <agd/optim/adam.hpp>
 #include <agd/train/position.hpp>
 

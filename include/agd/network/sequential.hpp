@@ -21,6 +21,10 @@
 //   using Net = agd::Sequential<agd::Dense<784, 512>, agd::Sqrt2Relu, agd::Dense<512, 10>>;
 //   Net net(128);                                  // the CPU backend (Eigen), float
 //   Net::on<agd::cuda::device> gpu_net(128);       // the same network on CUDA (<agd/cuda.hpp>)
+//
+// This header knows no backend: agd::Sequential, the network on the default (CPU) backend, is
+// declared by <agd/sequential.hpp> (and so by <agd/agd.hpp>), above the backends, so that every
+// include of network/ points down.
 #pragma once
 
 #include <algorithm>
@@ -36,10 +40,6 @@
 
 #include <boost/hana.hpp>
 
-#include "agd/backend/eigen/backend.hpp"
-#include "agd/backend/eigen/batch_norm.hpp"
-#include "agd/backend/eigen/conv2d.hpp"
-#include "agd/backend/eigen/pooling.hpp"
 #include "agd/core/elementwise.hpp"
 #include "agd/core/errors.hpp"
 #include "agd/core/expression.hpp"
@@ -792,13 +792,5 @@ class basic_network : public architecture<Layers...> {
   std::size_t capacity_ = 0;
   std::size_t batch_ = 0;
 };
-
-/// A network of a given scalar type on the CPU backend.
-template <class Scalar, class... Layers>
-using basic_sequential = basic_network<Scalar, eigen::cpu, Layers...>;
-
-/// The network type of the public contract: float32 on the CPU backend.
-template <class... Layers>
-using Sequential = basic_network<float, eigen::cpu, Layers...>;
 
 }  // namespace agd

@@ -1,7 +1,7 @@
 // How train::fit and train::evaluate put a batch of a data set into a network's input and label
 // buffers. The data set stays in host memory (data::dataset); a backend whose memory is not the
 // host's specialises batch_loader to keep a copy where its network runs (the CUDA backend keeps
-// the data set on the device and gathers batches there: backend/cuda/batch_loader.hpp).
+// the data set on the device and gathers batches there: train/cuda_batch_loader.hpp).
 #pragma once
 
 #include <cstddef>
