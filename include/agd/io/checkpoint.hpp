@@ -35,8 +35,7 @@
 #include <utility>
 #include <vector>
 
-#include <boost/hana.hpp>
-
+#include "agd/core/matrix.hpp"
 #include "agd/data/preprocessing.hpp"
 #include "agd/io/safetensors.hpp"
 
@@ -61,9 +60,8 @@ inline constexpr std::string_view checkpoint_format = "1";
 /// The layers' names in order, e.g. {"Dense<784,512>", "Sqrt2Relu", "Dense<512,10>"}.
 template <class Net>
 std::vector<std::string> layer_names() {
-  return boost::hana::unpack(Net::layers, [](auto... layer) {
-    return std::vector<std::string>{decltype(layer)::type::name()...};
-  });
+  const auto names = Net::layer_names();
+  return {names.begin(), names.end()};
 }
 
 /// "Dense<784,512>;Sqrt2Relu;Dense<512,10>": the "agd.architecture" metadata.
@@ -269,13 +267,10 @@ class checkpoint_loader {
       fail({"tensor '", name, "' has shape ", shape_string(tensor->shape), " but ", what_for,
             " needs ", shape_string(wanted)});
     matrix<Scalar> m = reader_.read_matrix<Scalar>(name);
-    // A plain loop rather than Eigen's allFinite(): it finds the element to name, and compiles
-    // to much less code for the two scalar types.
-    for (Eigen::Index c = 0; c < m.cols(); ++c)
-      for (Eigen::Index r = 0; r < m.rows(); ++r)
-        if (!std::isfinite(m(r, c)))
-          fail({"tensor '", name, "' holds ", std::to_string(m(r, c)), " at [", number(r), ", ",
-                number(c), "]; a checkpoint never holds NaN or Inf, so the file is corrupt"});
+    if (const auto at = first_non_finite(m))
+      fail({"tensor '", name, "' holds ", std::to_string(m(at->row, at->col)), " at [",
+            number(at->row), ", ", number(at->col),
+            "]; a checkpoint never holds NaN or Inf, so the file is corrupt"});
     used_.insert(name);
     return m;
   }
@@ -437,15 +432,12 @@ checkpoint_info perform_load(const std::filesystem::path& file, const load_reque
 template <class Derived>
 void require_finite(const std::string& function, const std::filesystem::path& file,
                     const std::string& name, const Eigen::DenseBase<Derived>& m) {
-  if (m.allFinite()) return;
-  for (Eigen::Index c = 0; c < m.cols(); ++c)
-    for (Eigen::Index r = 0; r < m.rows(); ++r)
-      if (!std::isfinite(m(r, c)))
-        throw checkpoint_error(
-            cat({function, ": not writing ", quoted(file), ": tensor '", name, "' holds ",
-                 std::to_string(m(r, c)), " at [", number(r), ", ", number(c),
-                 "]; training has diverged (too large a learning rate or gain?), and a checkpoint "
-                 "must stay loadable, so the previous file, if any, is unchanged"}));
+  if (const auto at = first_non_finite(m))
+    throw checkpoint_error(
+        cat({function, ": not writing ", quoted(file), ": tensor '", name, "' holds ",
+             std::to_string(m(at->row, at->col)), " at [", number(at->row), ", ", number(at->col),
+             "]; training has diverged (too large a learning rate or gain?), and a checkpoint "
+             "must stay loadable, so the previous file, if any, is unchanged"}));
 }
 
 /// The weights (each checked finite) and the metadata every agd file has.
