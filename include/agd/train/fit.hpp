@@ -24,6 +24,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -45,6 +46,8 @@
 #include "agd/train/batch_loader.hpp"
 #include "agd/train/position.hpp"
 #include "agd/train/progress.hpp"
+#include "agd/train/step.hpp"
+#include "agd/train/step_strategy.hpp"
 #include "agd/train/stop.hpp"
 
 namespace agd::train {
@@ -108,120 +111,6 @@ struct fit_options {
   stop_request* stop = nullptr;
 };
 
-/// Data-parallel on an asynchronous backend (CUDA), the ranks learn of a stop request from the
-/// step's summed figures, which the host reads only every this many steps (reading waits for the
-/// step, which would otherwise never wait).
-inline constexpr std::size_t distributed_stop_check_steps = 16;
-
-struct evaluation {
-  double loss = 0;
-  double accuracy = 0;
-};
-
-/// Loss and accuracy of `net` on a whole data set (or its `samples` samples from `from` on), in
-/// chunks of the network's batch capacity, through a loader that has the data where the network
-/// runs.
-template <class Loss, class Net, class Loader>
-evaluation evaluate_with(Net& net, Loader& loader, std::size_t samples, std::size_t from = 0) {
-  double loss_sum = 0, correct = 0;
-  const std::size_t chunk = net.batch_capacity();
-  for (std::size_t first = 0; first < samples; first += chunk) {
-    const std::size_t n = std::min(chunk, samples - first);
-    loader.load_range(from + first, n);
-    net.forward_batch(n);
-    loss_sum += double(agd::batch_loss<Loss>(net, net.label_buffer(), false)) * double(n);
-    correct += double(agd::batch_correct(net, net.label_buffer()));
-  }
-  return {loss_sum / double(samples), correct / double(samples)};
-}
-
-/// Loss and accuracy of `net` on a whole data set, in chunks of the network's batch capacity.
-template <class Net, class Loss>
-evaluation evaluate(Net& net, Loss, const data::dataset& data) {
-  static_assert(LossFor<Loss, typename Net::scalar_type>,
-                "agd::train::evaluate: the loss does not model agd::LossFor");
-  train::check_dataset<Net>(data, "agd::train::evaluate", "data set");
-  batch_loader<Net> loader(net, data);
-  return train::evaluate_with<Loss>(net, loader, data.size());
-}
-
-/// One training step on the batch in the network's input and label buffers (their first n
-/// columns and entries): forward, loss, backward, optimiser. Returns the loss before the step as
-/// the backend gives results (the value on the CPU; on CUDA a value read only when used). A NaN
-/// or Inf in the loss or a gradient stops the step before any weight changes
-/// (agd::non_finite_error; on CUDA when a result is next read).
-template <class Loss, class Net, class Opt>
-auto train_step(Net& net, Opt& optimizer, std::size_t n) {
-  net.forward_batch(n);
-  auto loss = agd::batch_loss<Loss>(net, net.label_buffer(), true);
-  net.backward();
-  optimizer.step();
-  return loss;
-}
-
-/// One training step on the first n columns of the network's input buffer with the n labels
-/// given on the host (a CPU network). The batch is checked first: a NaN or Inf in it throws
-/// agd::non_finite_error naming the sample, and a label out of range std::invalid_argument.
-template <class Loss, class Net, class Opt>
-requires(Net::backend_type::host_memory) double train_step(Net& net, Opt& optimizer,
-                                                           std::span<const std::int32_t> labels) {
-  const auto n = static_cast<Eigen::Index>(labels.size());
-  if (labels.empty() || labels.size() > net.batch_capacity())
-    throw std::invalid_argument(
-        "agd::train::train_step: a batch of " + std::to_string(labels.size()) +
-        " labels does not fit the batch capacity " + std::to_string(net.batch_capacity()));
-  auto inputs = net.input_buffer().leftCols(n);
-  if (!inputs.allFinite()) {
-    Eigen::Index row = 0, column = 0;
-    (!inputs.array().isFinite()).template cast<int>().maxCoeff(&row, &column);
-    throw non_finite_error("agd::train::train_step: input " + std::to_string(row) + " of sample " +
-                           std::to_string(column) + " in the batch is " +
-                           std::to_string(inputs(row, column)) +
-                           "; no weight was changed. Check the data and its preprocessing.");
-  }
-  for (std::size_t j = 0; j < labels.size(); ++j)
-    if (labels[j] < 0 || std::size_t(labels[j]) >= Net::output_size)
-      throw std::invalid_argument("agd::train::train_step: label " + std::to_string(labels[j]) +
-                                  " of sample " + std::to_string(j) + " is outside [0, " +
-                                  std::to_string(Net::output_size) + ")");
-  std::copy(labels.begin(), labels.end(), net.label_buffer());
-  try {
-    return train::train_step<Loss>(net, optimizer, labels.size());
-  } catch (const non_finite_error& error) {
-    throw non_finite_error(std::string("agd::train::train_step: ") + error.what());
-  }
-}
-
-/// What fit sums over the steps of an epoch, where the steps run.
-struct training_sums {
-  double loss_sum = 0, eta_sum = 0;
-  double min_eta = std::numeric_limits<double>::infinity();
-  double max_eta = -std::numeric_limits<double>::infinity();
-  double correct = 0, seen = 0;
-  double last_loss = 0, last_eta = 0;
-};
-
-namespace detail {
-/// Adds one step's figures to the sums (run once per step, where the step ran).
-struct accumulate_step {
-  training_sums* sums;
-  const double* loss;
-  const double* eta;
-  const double* correct;
-  double samples;
-  AGD_HOST_DEVICE void operator()() const {
-    sums->loss_sum += *loss;
-    sums->eta_sum += *eta;
-    sums->min_eta = *eta < sums->min_eta ? *eta : sums->min_eta;
-    sums->max_eta = *eta > sums->max_eta ? *eta : sums->max_eta;
-    sums->correct += *correct;
-    sums->seen += samples;
-    sums->last_loss = *loss;
-    sums->last_eta = *eta;
-  }
-};
-}  // namespace detail
-
 inline std::string format_epoch_row(const epoch_metrics& m) {
   char row[256];
   std::snprintf(row, sizeof row, "%zu,%.6f,%.6f,%.6f,%.6f,%.4f", m.epoch, m.train_loss,
@@ -244,14 +133,15 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   // Data-parallel (options.distributed): the ranks first check that they run the same training
   // (before anything that could fail on one rank only); `batch` is then the global batch, and
   // only the leader (rank 0) logs and writes files.
-  std::optional<distributed::data_parallel<Net>> parallel;
+  std::unique_ptr<step_strategy<Net, Opt, Loss>> steps;
   const auto hash_position = [](const training_position& p) {
     std::string text;
     for (const auto& [key, value] : p.to_metadata()) text += key + "=" + value + ";";
     return distributed::detail::hash_text(text);
   };
   if (options.distributed.comm) {
-    parallel.emplace(net, options.distributed);
+    auto parallel =
+        std::make_unique<data_parallel_steps<Net, Opt, Loss>>(net, optimizer, options.distributed);
     // Every option of fit that changes what a rank computes (or when it stops): a rank with
     // another value would train to other weights, or wait for the others forever.
     namespace facts = distributed::detail;
@@ -264,26 +154,26 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
         facts::make_fact("loss", std::string(Loss::name())),
         {"resume position", options.resume ? hash_position(*options.resume) : 0},
         facts::presence_fact("stop request", options.stop != nullptr)};
-    parallel->check_same_run(optimizer, train, test, settings);
+    parallel->parallel().check_same_run(optimizer, train, test, settings);
     if (options.capture_graph)
       throw std::invalid_argument(
           "agd::train::fit: capture_graph is not supported in data-parallel training yet");
+    steps = std::move(parallel);
+  } else {
+    steps = std::make_unique<single_process_steps<Net, Opt, Loss>>(net, optimizer);
   }
-  const bool leader = !parallel || parallel->leader();
+  const bool leader = steps->leader();
   std::ostream* const log = leader ? options.log : nullptr;
   // Runs a callback or rank 0's file I/O; data-parallel, an exception from it is this rank's
   // alone and stops every rank (the others would wait for this one in their next sum).
   const auto this_rank_only = [&](const char* what, auto&& f) {
-    if (parallel)
-      parallel->on_this_rank_only(what, f);
-    else
-      f();
+    steps->on_this_process_only(what, f);
   };
   // Every sample is checked here, before any step, so that a bad one is named by its index in
   // the data set rather than found mid-epoch (or after the epoch, in the test set).
   train::check_dataset<Net>(train, "agd::train::fit", "training set");
   train::check_dataset<Net>(test, "agd::train::fit", "test set");
-  const std::size_t batch = net.batch_capacity() * (parallel ? parallel->size() : 1);
+  const std::size_t batch = net.batch_capacity() * steps->processes();
   if (train.size() < batch)
     throw std::invalid_argument("agd::train::fit: the training set has " +
                                 std::to_string(train.size()) +
@@ -303,7 +193,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   if (options.resume) options.resume->check_resumable_by(run, options.epochs);
   const training_position start = options.resume.value_or(run);
   std::optional<io::csv_table> csv;
-  std::exception_ptr csv_error;  // data-parallel: rank 0's, which every rank then throws
+  std::exception_ptr csv_error;  // thrown by steps->started (data-parallel: on every rank)
   if (options.csv && leader) {
     try {
       csv.emplace(*options.csv, epoch_csv_header);
@@ -312,11 +202,10 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       // A path that cannot be written is reported now, not after the first epoch.
       csv->check_writable();
     } catch (...) {
-      if (!parallel) throw;
       csv_error = std::current_exception();
     }
   }
-  if (parallel) parallel->check_started(csv_error);
+  steps->started(csv_error);
   const bool terminal = options.progress && log == &std::cerr && stream_is_terminal(stderr);
 
   batch_loader<Net> train_loader(net, train);
@@ -329,12 +218,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     training_sums host;
     backend::download(context, sums, 1, &host);
     backend::synchronize(context);
-    // Data-parallel on an asynchronous backend, a failed step is found here, when this rank
-    // reads, which the others may not do at this step: it stops every rank.
-    if (parallel && backend::asynchronous)
-      this_rank_only("agd::train::fit", [&] { net.check_status(); });
-    else
-      net.check_status();
+    steps->check_status();
     return host;
   };
 
@@ -342,9 +226,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
   std::size_t global_step = start.global_step;
   // Whether a stop was asked for: data-parallel, by any rank (the same answer on every rank).
   const auto stop_asked_between_epochs = [&] {
-    if (!options.stop) return false;
-    if (!parallel) return options.stop->requested();
-    return parallel->any_rank_requests_stop(options.stop->requested());
+    return options.stop && steps->stop_asked(options.stop->requested());
   };
   const auto stopped = [&](const std::string& where) {
     if (log)
@@ -406,27 +288,15 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
     train_loader.begin_epoch(sampler.epoch_order());
     // One step, from the staged batch to the sums: the same work every time (what a step graph
     // captures), since the batch's indices are staged in device memory beforehand.
+    bool stop_asked_here = false;
     const auto one_step = [&] {
       train_loader.gather_staged();
-      if (parallel) {
-        // This rank's share; the figures are summed over the ranks, so the sums are global.
-        parallel->template step<Loss>(optimizer);
-        backend::single(context, detail::accumulate_step{sums, parallel->figures(),
-                                                         optimizer.learning_rate_location(),
-                                                         parallel->figures() + 1, double(batch)});
-        return;
-      }
-      train::train_step<Loss>(net, optimizer, batch);
-      // Accuracy of the batch before the step: the output is still the forward pass's.
-      agd::batch_correct(net, net.label_buffer());
-      backend::single(context, detail::accumulate_step{sums, net.result_slots(),
-                                                       optimizer.learning_rate_location(),
-                                                       net.result_slots() + 1, double(batch)});
+      steps->step(sums, stop_asked_here);
     };
     const auto training_start = clock::now();
     for (std::size_t step = first_step; step < steps_per_epoch && sampler.next(indices); ++step) {
-      train_loader.stage(parallel ? parallel->share(indices) : indices);
-      if (parallel && options.stop) parallel->set_stop_requested(options.stop->requested());
+      train_loader.stage(steps->share(indices));
+      stop_asked_here = options.stop && options.stop->requested();
       const auto step_start = clock::now();
       try {
         if (options.capture_graph)
@@ -438,7 +308,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
         throw non_finite_error(std::string(error.what()) + " (epoch " + std::to_string(epoch) +
                                ", step " + std::to_string(step + 1) + ")");
       } catch (const std::exception& error) {
-        if (parallel) parallel->comm().abort(std::string("agd::train::fit: ") + error.what());
+        steps->step_failed(error);
         throw;
       }
       step_ms[step] = std::chrono::duration<double, std::milli>(clock::now() - step_start).count();
@@ -459,12 +329,8 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
         this_rank_only("on_checkpoint", [&] { options.on_checkpoint(position(epoch, step + 1)); });
       // A stop asked for: after the epoch's last step the epoch ends as usual (and the next one
       // does not start); before it, the position after this step is saved, and fit returns.
-      bool stop_now = false;
-      if (options.stop && !parallel)
-        stop_now = options.stop->requested();
-      else if (options.stop &&
-               (!backend::asynchronous || global_step % distributed_stop_check_steps == 0))
-        stop_now = parallel->stop_requested_in_last_step();
+      const bool stop_now =
+          options.stop && steps->stop_after_step(options.stop->requested(), global_step);
       if (stop_now && step + 1 < steps_per_epoch) {
         if (bar) bar->finish();
         if (options.on_checkpoint && leader && !checkpoint_due)
@@ -497,15 +363,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
         m.step_ms = *middle;
       }
     }
-    evaluation on_test;
-    if (parallel)  // each rank a share of the test set
-      std::tie(on_test.loss, on_test.accuracy) =
-          parallel->evaluate(test.size(), [&](std::size_t first, std::size_t count) {
-            const evaluation share = train::evaluate_with<Loss>(net, test_loader, count, first);
-            return std::pair(share.loss, share.accuracy);
-          });
-    else
-      on_test = train::evaluate_with<Loss>(net, test_loader, test.size());
+    const evaluation on_test = steps->evaluate(test_loader, test.size());
     m.test_loss = on_test.loss;
     m.test_accuracy = on_test.accuracy;
     m.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
