@@ -118,13 +118,10 @@ class Adam {
 
   /// Checks the options and applies the seed, before any buffer is made.
   static adam_options validated(const adam_options& options, Net& net) {
-    if (!(std::isfinite(options.lr) && options.lr > 0))
-      throw std::invalid_argument("agd::Adam: the learning rate must be a finite number > 0, got " +
-                                  std::to_string(options.lr));
-    if (!(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1))
-      throw std::invalid_argument("agd::Adam: beta1 and beta2 must be in [0, 1)");
-    if (!(std::isfinite(options.eps) && options.eps > 0))
-      throw std::invalid_argument("agd::Adam: eps must be a finite number > 0");
+    detail::require_positive_option("agd::Adam", "the learning rate", options.lr);
+    detail::require_fraction_option("agd::Adam", "beta1", options.beta1);
+    detail::require_fraction_option("agd::Adam", "beta2", options.beta2);
+    detail::require_positive_option("agd::Adam", "eps", options.eps);
     if (options.seed) init::kaiming_uniform(net, *options.seed);
     return options;
   }

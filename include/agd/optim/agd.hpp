@@ -48,9 +48,7 @@ class AGD {
   static constexpr std::size_t slice_count = Net::slice_count;
 
   explicit AGD(Net& net, agd_options options = {}) : net_(net), options_(options) {
-    if (!(std::isfinite(options_.gain) && options_.gain > 0))
-      throw std::invalid_argument("agd::AGD: the gain must be a finite number > 0, got " +
-                                  std::to_string(options_.gain));
+    detail::require_positive_option("agd::AGD", "the gain", options_.gain);
     if (options_.seed) init::orthogonal(net_, *options_.seed);
     auto& context = net_.context();
     offsets_.resize(slice_count + 1);

@@ -4,8 +4,10 @@
 // baseline's fixed lr).
 #pragma once
 
+#include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 
 #include "agd/core/errors.hpp"
@@ -37,6 +39,23 @@ void check_gradients_finite(Net& net, const std::uint64_t* tensor_offsets, doubl
   backend::single(context,
                   gradient_finite_check{norms, Net::depth, backend::status_pointer(context)});
   if constexpr (!backend::asynchronous) net.check_status(where);
+}
+
+/// The checks of an optimiser's options when it is constructed: each throws
+/// std::invalid_argument naming the optimiser, the option, what it must be and what it got
+/// ("agd::Adam: beta1 must be in [0, 1), got 1").
+inline void require_option(bool ok, const char* optimizer, const char* option, const char* must_be,
+                           double value) {
+  if (!ok)
+    throw std::invalid_argument(std::string(optimizer) + ": " + option + " must be " + must_be +
+                                ", got " + std::to_string(value));
+}
+inline void require_positive_option(const char* optimizer, const char* option, double value) {
+  require_option(std::isfinite(value) && value > 0, optimizer, option, "a finite number > 0",
+                 value);
+}
+inline void require_fraction_option(const char* optimizer, const char* option, double value) {
+  require_option(value >= 0 && value < 1, optimizer, option, "in [0, 1)", value);
 }
 
 /// Skips an element-wise update when the step was marked failed (a device backend cannot

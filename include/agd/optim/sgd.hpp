@@ -111,12 +111,8 @@ class SGD {
 
   /// Checks the options and applies the seed, before any buffer is made.
   static sgd_options validated(const sgd_options& options, Net& net) {
-    if (!(std::isfinite(options.lr) && options.lr > 0))
-      throw std::invalid_argument("agd::SGD: the learning rate must be a finite number > 0, got " +
-                                  std::to_string(options.lr));
-    if (!(options.momentum >= 0 && options.momentum < 1))
-      throw std::invalid_argument("agd::SGD: momentum must be in [0, 1), got " +
-                                  std::to_string(options.momentum));
+    detail::require_positive_option("agd::SGD", "the learning rate", options.lr);
+    detail::require_fraction_option("agd::SGD", "momentum", options.momentum);
     if (options.seed) init::kaiming_uniform(net, *options.seed);
     return options;
   }
