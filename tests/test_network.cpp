@@ -1,6 +1,9 @@
 // The compile-time facts of a network type and the runtime checks of its batch interface.
 #include <agd/agd.hpp>
 
+#include <boost/hana/equal.hpp>
+#include <boost/hana/length.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <Eigen/SVD>

@@ -15,7 +15,10 @@
 #include <type_traits>
 #include <utility>
 
-#include <boost/hana.hpp>
+#include <boost/hana/at.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
+#include <boost/hana/unpack.hpp>
 
 #include "agd/core/layer.hpp"
 #include "agd/core/shape.hpp"

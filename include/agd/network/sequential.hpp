@@ -38,7 +38,12 @@
 #include <utility>
 #include <vector>
 
-#include <boost/hana.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/integral_constant.hpp>
+#include <boost/hana/range.hpp>
+#include <boost/hana/reverse.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/unpack.hpp>
 
 #include "agd/core/elementwise.hpp"
 #include "agd/core/errors.hpp"
