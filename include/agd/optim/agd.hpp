@@ -4,7 +4,8 @@
 //      gradient buffer (the backend's segmented_squared_norms);
 //   2. G, eta and the per-slice factors, the shared maths of optim/agd_math.hpp, run once
 //      (on the host for the CPU, in a one-thread kernel on CUDA);
-//   3. W -= factor * grad over the flat weight buffer, slice by slice (segmented_update).
+//   3. W -= factor * grad over the flat weight buffer, slice by slice: one expression with the
+//      slice's factor as a broadcast leaf (the backend's segmented_for_each).
 // Nothing else: the backend supplies only the segmented sum and the scaled update.
 #pragma once
 
@@ -15,7 +16,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "agd/core/elementwise.hpp"
 #include "agd/core/errors.hpp"
+#include "agd/core/expression.hpp"
 #include "agd/init/orthogonal.hpp"
 #include "agd/optim/agd_math.hpp"
 #include "agd/optim/optimizer.hpp"
@@ -78,8 +81,18 @@ class AGD {
                         options_.gain, slice_norms_.data(), weight_norms_.data(), factors_.data(),
                         scalars_.data(), backend::status_pointer(context)});
     if constexpr (!backend::asynchronous) net_.check_status("agd::AGD::step");
-    backend::segmented_update(context, net_.weight_data(), net_.gradient_data(), offsets_.data(),
-                              slice_count, Net::parameter_count, factors_.data());
+    // W -= factor * grad, slice by slice, the slice's factor (gain * eta / L) * scale / ||grad||
+    // (Algorithm 1) a broadcast leaf. A zero factor (a step failed on an asynchronous backend)
+    // leaves the slice as it is, even where its gradient holds a NaN.
+    using namespace expr;
+    constexpr argument<0> w;
+    constexpr argument<1> g;
+    constexpr argument<2> factor;
+    scalar_type* weights = net_.weight_data();
+    backend::segmented_for_each(context, offsets_.data(), slice_count, Net::parameter_count,
+                                map_segmented_expression<scalar_type, 2, 1>(
+                                    where(factor > 0.0, w - factor * g, w),
+                                    {weights, net_.gradient_data()}, {factors_.data()}, weights));
     return backend::read_result(context, &scalars_.data()->eta);
   }
 

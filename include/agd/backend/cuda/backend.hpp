@@ -134,15 +134,14 @@ template <class S>
 struct squared_as_double {
   AGD_HOST_DEVICE double operator()(S v) const { return double(v) * double(v); }
 };
-/// w -= factor[segment] * g, the segment found by binary search over the offsets (a few
-/// hundred at most, so a handful of cached loads per element).
-template <class S>
-struct segmented_scaled_update {
-  S* w;
-  const S* g;
+/// f(segment, element) for an element of a flat buffer cut into segments, the segment found by
+/// binary search over the offsets (a few hundred at most, so a handful of cached loads per
+/// element).
+template <class F>
+struct in_segment {
+  F f;
   const std::uint64_t* offsets;  // segments + 1
   std::uint32_t segments;
-  const S* factors;
   AGD_HOST_DEVICE void operator()(std::uint64_t element) const {
     std::uint32_t low = 0, high = segments;  // offsets[low] <= element < offsets[high]
     while (high - low > 1) {
@@ -152,9 +151,7 @@ struct segmented_scaled_update {
       else
         high = middle;
     }
-    // A zero factor leaves the weight alone even where the gradient is NaN (0 * NaN is NaN).
-    const S factor = factors[low];
-    if (factor != S(0)) w[element] -= factor * g[element];
+    f.at_segment(low)(element);
   }
 };
 }  // namespace detail
@@ -271,14 +268,14 @@ struct device {
 #endif
   }
 
-  /// w -= factors[s] * g over every segment with a non-zero factor: one kernel.
-  /// `elements` is the last offset (which the caller knows on the host).
-  template <class S>
-  static void segmented_update(context& ctx, S* w, const S* g, const std::uint64_t* offsets,
-                               std::size_t segments, std::size_t elements, const S* factors) {
-    thrust::for_each_n(
-        policy(ctx), thrust::counting_iterator<std::uint64_t>(0), elements,
-        detail::segmented_scaled_update<S>{w, g, offsets, std::uint32_t(segments), factors});
+  /// f.at_segment(s)(i) for every element i of every segment s (core/elementwise.hpp's
+  /// segmented_expression_map): one kernel. `elements` is the last offset (which the caller
+  /// knows on the host).
+  template <class F>
+  static void segmented_for_each(context& ctx, const std::uint64_t* offsets, std::size_t segments,
+                                 std::size_t elements, const F& f) {
+    thrust::for_each_n(policy(ctx), thrust::counting_iterator<std::uint64_t>(0), elements,
+                       detail::in_segment<F>{f, offsets, std::uint32_t(segments)});
   }
 
   /// BLAS's GEMM on the stream (see runtime.hpp).

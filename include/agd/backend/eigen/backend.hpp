@@ -11,7 +11,7 @@
 //                   compiler vectorises), a GEMM (single-threaded: oneDNN's matmul for float
 //                   where agd is built on oneDNN, backend/eigen/onednn.hpp; else Eigen's own
 //                   kernels, or OpenBLAS), per-segment sums;
-//   whole buffers   for_each, segmented_squared_norms and segmented_update spread one pass over
+//   whole buffers   for_each, segmented_squared_norms and segmented_for_each spread one pass over
 //                   a flat buffer across the pool (the optimisers' passes);
 //   memory          upload/download/copy (plain copies here: the CPU's memory is the host's).
 #pragma once
@@ -259,18 +259,19 @@ struct cpu {
     }
   }
 
-  /// w -= factors[s] * g over every segment s whose factor is not zero (a zero factor leaves
-  /// the segment as it is, even where g holds a NaN); `elements` is the last offset.
-  template <class S>
-  static void segmented_update(context& ctx, S* w, const S* g, const std::uint64_t* offsets,
-                               std::size_t segments, std::size_t /*elements*/, const S* factors) {
+  /// f.at_segment(s)(i) for every element i of every segment s (core/elementwise.hpp's
+  /// segmented_expression_map): each thread takes a part of every segment. `elements` is the
+  /// last offset.
+  template <class F>
+  static void segmented_for_each(context& ctx, const std::uint64_t* offsets, std::size_t segments,
+                                 std::size_t /*elements*/, const F& f) {
     parallel(ctx, [&](unsigned thread, unsigned count) {
       for (std::size_t s = 0; s < segments; ++s) {
-        const S factor = factors[s];
-        if (factor == S(0)) continue;
         const auto [first, size] = part(offsets, s, thread, count);
-        using vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
-        Eigen::Map<vector>(w + first, size) -= factor * Eigen::Map<const vector>(g + first, size);
+        const auto pass = f.at_segment(s);
+        const std::size_t begin = std::size_t(first), end = begin + std::size_t(size);
+#pragma GCC ivdep
+        for (std::size_t i = begin; i < end; ++i) pass(i);
       }
     });
   }
