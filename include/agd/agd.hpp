@@ -31,6 +31,7 @@
 #include "agd/loss/evaluate.hpp"
 #include "agd/loss/mse_loss.hpp"
 #include "agd/loss/square_loss.hpp"
+#include "agd/loss/softmax.hpp"
 
 #include "agd/init/kaiming_uniform.hpp"
 #include "agd/init/orthogonal.hpp"
