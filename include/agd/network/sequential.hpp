@@ -324,7 +324,8 @@ class basic_network : public architecture<Layers...> {
   std::int32_t* label_buffer() { return labels_.data(); }
   const std::int32_t* label_buffer() const { return labels_.data(); }
   /// Scratch of the reductions over a batch (backend memory): one double per sample, then
-  /// result_slot_count result slots (the batch loss, the number of correct predictions).
+  /// result_slot_count result slots (the batch loss, the number of correct predictions, and
+  /// train::evaluate_with's two running sums).
   static constexpr std::size_t result_slot_count = 4;
   double* per_sample_scratch() { return reductions_.data(); }
   double* result_slots() { return reductions_.data() + capacity_; }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -299,6 +300,13 @@ struct cpu {
   template <class T>
   static T read_result(context&, const T* value) {
     return *value;
+  }
+  /// N adjacent results, as device backends read them together.
+  template <std::size_t N, class T>
+  static std::array<T, N> read_results(context&, const T* values) {
+    std::array<T, N> host;
+    std::copy_n(values, N, host.begin());
+    return host;
   }
   /// A training step to run many times (train::fit): on the CPU it simply runs each time.
   struct step_graph {
