@@ -193,6 +193,8 @@ class execution_context {
   /// made once, here, rather than at every call).
   eigen::cpu::context host;
 #endif
+  /// Set by step_graph while it captures a step: scratch may not grow then.
+  bool capturing = false;
   execution_status* status = nullptr;  // device memory, in readback()
   /// The status and a value slot beside it (device memory), for reading both in one copy.
   readback_block* readback() {
@@ -203,9 +205,16 @@ class execution_context {
 
  private:
   /// buffer, of `size` bytes, made at least `bytes` long (waiting for the stream before the old
-  /// one is freed, since enqueued work may still read it).
+  /// one is freed, since enqueued work may still read it). Never while a step graph is being
+  /// captured: the graph would keep the freed pointer, and a capture cannot wait or allocate.
   void* grow(void*& buffer, std::size_t& size, std::size_t bytes) {
     if (bytes > size) {
+      if (capturing)
+        throw cuda_error("agd::cuda: a step captured in a CUDA graph needs " +
+                         std::to_string(bytes) + " bytes of scratch, more than the " +
+                         std::to_string(size) +
+                         " its warm-up step sized, and a graph cannot allocate (it would keep "
+                         "the freed buffer); warm up with the largest step the graph runs");
       if (buffer) {
 #if AGD_CUDA_DEVICE
         check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");

@@ -308,11 +308,16 @@ struct cpu {
     std::copy_n(values, N, host.begin());
     return host;
   }
-  /// A training step to run many times (train::fit): on the CPU it simply runs each time.
+  /// A training step to run many times (train::fit): on the CPU it simply runs each time (so
+  /// it sets its own host-side state, and on_replay has nothing to do).
   struct step_graph {
     explicit step_graph(context&) {}
     template <class Step>
     void run(Step&& step) {
+      step();
+    }
+    template <class Step, class OnReplay>
+    void run(Step&& step, OnReplay&&) {
       step();
     }
   };
