@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "scratch_dir.hpp"
@@ -79,6 +80,22 @@ TEMPLATE_TEST_CASE("cuda host: predict, predict_probabilities and evaluate match
   for (std::size_t j = 0; j < test.size(); ++j) correct += gpu_classes[j] == test.labels[j];
   CHECK(gpu_e.accuracy == Approx(double(correct) / double(test.size())).margin(1e-12));
   CHECK(gpu_e.accuracy > 0.6);  // it learnt something, so the comparisons above mean something
+}
+
+TEST_CASE("cuda host: evaluate reads one result from the device, and a training step none",
+          "[cuda][predict]") {
+  const agd::data::dataset test = sign_pattern_data(37, 12);
+  Gpu gpu(16, 3);  // 3 chunks
+  const std::size_t before = gpu.context().results_read;
+  const agd::evaluation e = agd::evaluate(gpu, agd::CrossEntropyLoss{}, test);
+  CHECK(gpu.context().results_read == before + 1);
+  CHECK(std::isfinite(e.loss));
+  agd::AGD optimizer(gpu);
+  gpu.load_batch(test.inputs.leftCols(16), std::span(test.labels).first(16));
+  auto loss = agd::train::train_step<agd::CrossEntropyLoss>(gpu, optimizer, 16);
+  CHECK(gpu.context().results_read == before + 1);
+  CHECK(std::isfinite(loss.read()));
+  CHECK(gpu.context().results_read == before + 2);
 }
 
 TEST_CASE("cuda host: save_weights of a device network loads back on both backends",

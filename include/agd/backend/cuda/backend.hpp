@@ -366,6 +366,7 @@ T device_result<T>::read() const {
   copy_bytes(ctx, &host, block, offsetof(readback_block, value) + sizeof(T),
              copy_kind::device_to_host);
   stream_synchronize(ctx);
+  ++ctx.results_read;
   if (host.status.code != status_code::ok) {
     device::clear_status(ctx);
     throw non_finite_error(ctx.describe ? ctx.describe(host.status) : std::string("a step failed"));

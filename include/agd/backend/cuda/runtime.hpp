@@ -200,6 +200,9 @@ class execution_context {
   readback_block* readback() {
     return readback_;
   }
+  /// How many results the host has read (device_result::read: each a wait for the stream), so
+  /// that a test can hold a loop to the waits it means to make.
+  std::size_t results_read = 0;
   /// Words for a failed status (the network sets it: it knows its layers' names).
   std::string (*describe)(const execution_status&) = nullptr;
 
