@@ -84,7 +84,7 @@ cifar_result train_cifar_with(const cifar_settings& s, std::ostream& log) {
         data::gather_batch(train_set, indices, staging, std::span(labels).first(indices.size()));
         if (s.augment) augmenter.apply(staging, indices.size());
         net.load_batch(staging.leftCols(Eigen::Index(indices.size())), batch_labels);
-        loss = agd::train::train_step<Loss>(net, optimizer, indices.size());
+        loss = agd::train::train_step<Loss>(net, optimizer, indices.size()).read();
       }
       if (result.steps == 0) result.first_loss = loss;
       result.last_loss = loss;

@@ -98,7 +98,7 @@ void check_parity(std::size_t n, double tolerance, std::uint64_t seed = 1, int s
     gpu.forward_batch(n);
     CHECK(relative(as_double(gpu.output_to_host()), as_double(cpu.output_to_host())) < tolerance);
     const double cpu_loss = agd::batch_loss<Loss>(cpu, cpu.label_buffer());
-    const double gpu_loss = agd::batch_loss<Loss>(gpu, gpu.label_buffer());
+    const double gpu_loss = agd::batch_loss<Loss>(gpu, gpu.label_buffer()).read();
     CHECK(std::abs(gpu_loss - cpu_loss) <= tolerance * std::abs(cpu_loss));
     CHECK(relative(as_double(gpu.output_gradient_to_host()),
                    as_double(cpu.output_gradient_to_host())) < tolerance);
@@ -110,7 +110,7 @@ void check_parity(std::size_t n, double tolerance, std::uint64_t seed = 1, int s
             tolerance);
     }
     const double cpu_rate = cpu_optimizer.step();
-    const double gpu_rate = gpu_optimizer.step();
+    const double gpu_rate = agd::read(gpu_optimizer.step());
     CHECK(std::abs(gpu_rate - cpu_rate) <= tolerance * std::abs(cpu_rate));
     if constexpr (std::is_same_v<Optimizer<Net>, agd::AGD<Net>>) {
       CHECK(std::abs(gpu_optimizer.gradient_summary() - cpu_optimizer.gradient_summary()) <=

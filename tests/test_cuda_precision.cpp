@@ -64,7 +64,7 @@ template <class Net>
 double forward_and_backward(Net& net, const batch& b) {
   net.load_batch(b.inputs, b.labels);
   net.forward_batch(std::size_t(b.inputs.cols()));
-  const double loss = agd::batch_loss<agd::MSELoss>(net, net.label_buffer());
+  const double loss = agd::read(agd::batch_loss<agd::MSELoss>(net, net.label_buffer()));
   net.backward();
   return loss;
 }
@@ -206,7 +206,7 @@ TEST_CASE("cuda host: AGD training steps in bf16 lower the loss, without growing
   std::vector<double> losses;
   void* operands = nullptr;
   for (int step = 0; step < 8; ++step) {
-    losses.push_back(double(agd::train::train_step<agd::MSELoss>(net, optimizer, n)));
+    losses.push_back(agd::train::train_step<agd::MSELoss>(net, optimizer, n).read());
     INFO("step " << step << ": loss " << losses.back());
     CHECK(std::isfinite(losses.back()));
     // The first step sized the rounded operands' buffer; later steps reuse it.

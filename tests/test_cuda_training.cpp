@@ -72,13 +72,13 @@ TEST_CASE("cuda host: a NaN gradient changes no weight and is reported when a re
   agd::cuda::device::upload(net.context(), &nan, 1, net.gradient_view(1).data + 3);
   const Eigen::MatrixXf before0 = net.weight_to_host(0), before1 = net.weight_to_host(1);
   auto eta = optimizer.step();  // enqueued: nothing is read yet
-  CHECK_THROWS_WITH(double(eta), Catch::Contains("layer 3 (Dense<6,3>)") &&
-                                     Catch::Contains("contains NaN or Inf"));
+  CHECK_THROWS_WITH(eta.read(), Catch::Contains("layer 3 (Dense<6,3>)") &&
+                                    Catch::Contains("contains NaN or Inf"));
   CHECK((net.weight_to_host(0) - before0).cwiseAbs().maxCoeff() == 0);
   CHECK((net.weight_to_host(1) - before1).cwiseAbs().maxCoeff() == 0);
   // The status was cleared by the read: the next good step goes through.
   net.backward();
-  CHECK(std::isfinite(double(optimizer.step())));
+  CHECK(std::isfinite(optimizer.step().read()));
   CHECK((net.weight_to_host(0) - before0).cwiseAbs().maxCoeff() > 0);
 }
 
@@ -94,4 +94,29 @@ TEST_CASE("cuda host: a NaN loss stops the step in train::fit with epoch and ste
   options.log = nullptr;
   CHECK_THROWS_WITH(agd::train::fit(net, optimizer, agd::MSELoss{}, data, data, options),
                     Catch::Contains("loss is") && Catch::Contains("no weight was changed"));
+}
+
+TEST_CASE("cuda host: a step graph refuses a captured step that would grow the scratch",
+          "[cuda][graph]") {
+  agd::cuda::execution_context context;
+  agd::cuda::step_graph graph(context);
+  std::size_t bytes = 64;
+  void* scratch = nullptr;
+  int replays = 0;
+  const auto step = [&] { scratch = context.scratch(bytes); };
+  graph.run(step);  // the warm-up sizes the scratch
+  void* const sized = scratch;
+  bytes = 128;
+  CHECK_THROWS_WITH(graph.run(step), Catch::Contains("captured in a CUDA graph needs 128 bytes") &&
+                                         Catch::Contains("more than the 64"));
+  CHECK_FALSE(context.capturing);
+  // What the warm-up sized is captured and replayed, and each replay is reported.
+  bytes = 64;
+  graph.run(step, [&] { ++replays; });
+  graph.run(step, [&] { ++replays; });
+  graph.run(step, [&] { ++replays; });
+  CHECK(replays == 2);
+  CHECK(scratch == sized);
+  // Outside a capture it grows as before.
+  CHECK(context.scratch(128) != nullptr);
 }

@@ -33,7 +33,7 @@ log="$out/build.log"
 : > "$log"
 start=$(date +%s)
 pids=()
-for unit in layers resnet training; do
+for unit in layers resnet training predict; do
   "$nvcc" "${flags[@]}" -c "tests/cuda/device_$unit.cu" -o "$build/device_$unit.o" >>"$log" 2>&1 &
   pids+=($!)
 done

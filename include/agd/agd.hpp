@@ -10,6 +10,7 @@
 #include "agd/core/layer.hpp"
 #include "agd/core/math.hpp"
 #include "agd/core/matrix.hpp"
+#include "agd/core/result.hpp"
 #include "agd/core/shape.hpp"
 
 #include "agd/layers/activation.hpp"
@@ -31,6 +32,7 @@
 #include "agd/loss/cross_entropy.hpp"
 #include "agd/loss/evaluate.hpp"
 #include "agd/loss/mse_loss.hpp"
+#include "agd/loss/softmax.hpp"
 #include "agd/loss/square_loss.hpp"
 
 #include "agd/init/kaiming_uniform.hpp"

@@ -1,8 +1,9 @@
 // Compiled by nvcc for sm_90 (and its PTX) in CI, where there is no GPU: every layer, loss and
-// optimiser of the CUDA backend, train::fit and checkpoints instantiated for device code, on
-// the paper's FCN and a CNN with batch norm, pooling and residual blocks (ResNet-18's pieces),
-// and the CNN in bf16 mixed precision (Net::with_precision<agd::bf16>: cublasGemmEx on bf16
-// copies rounded by a kernel, the compute capability checked at construction).
+// optimiser of the CUDA backend, train::fit, evaluate, predict and checkpoints instantiated for
+// device code, on the paper's FCN and a CNN with batch norm, pooling and residual blocks
+// (ResNet-18's pieces), and the CNN in bf16 mixed precision (Net::with_precision<agd::bf16>:
+// cublasGemmEx on bf16 copies rounded by a kernel, the compute capability checked at
+// construction).
 // The same code runs in test_cuda_backend_host on Thrust's host system.
 #include <agd/cuda.hpp>
 #include <agd/train/fit.hpp>
@@ -28,7 +29,12 @@ double train(const agd::data::dataset& data) {
   const auto history = agd::train::fit(net, optimizer, Loss{}, data, data, options);
   agd::io::save_checkpoint("/tmp/agd_cuda_compile_check.safetensors", net, optimizer);
   agd::io::load_checkpoint("/tmp/agd_cuda_compile_check.safetensors", net, optimizer);
-  return history.back().test_accuracy;
+  agd::io::save_weights("/tmp/agd_cuda_compile_check_weights.safetensors", net);
+  const auto evaluation = agd::evaluate(net, Loss{}, data);
+  const auto classes = agd::predict(net, data);
+  const auto probabilities = agd::predict_probabilities(net, data);
+  return history.back().test_accuracy + evaluation.loss + double(classes.front()) +
+         double(probabilities(0, 0)) + agd::read(optimizer.step());
 }
 
 }  // namespace

@@ -13,13 +13,15 @@
 //   options.distributed.comm = &gpus;
 //
 // Status: compile-tested with nvcc only (tests/distributed/nccl_compile.cu); never run on a GPU
-// here. A wait is bounded as on MPI: finish_sums polls the stream and NCCL's asynchronous error
-// state, and after mpi_options::timeout aborts the NCCL communicator and stops the job.
+// here. A wait is bounded as on MPI: finish_sums looks at an event recorded after the sums and at
+// NCCL's asynchronous error state, and after mpi_options::timeout aborts the NCCL communicator
+// and stops the job.
 #pragma once
 
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <span>
@@ -42,8 +44,10 @@ class nccl_communicator final : public communicator {
     if (MPI_Bcast(&id, int(sizeof id), MPI_BYTE, 0, host_.handle()) != MPI_SUCCESS)
       host_.abort("agd::distributed::nccl_communicator: MPI_Bcast of NCCL's unique id failed");
     check(ncclCommInitRank(&comm_, int(host_.size()), id, int(host_.rank())), "ncclCommInitRank");
+    check_cuda(cudaEventCreateWithFlags(&sums_done_, cudaEventDisableTiming), "cudaEventCreate");
   }
   ~nccl_communicator() override {
+    if (sums_done_) cudaEventDestroy(sums_done_);
     if (comm_) ncclCommDestroy(comm_);
   }
   nccl_communicator(const nccl_communicator&) = delete;
@@ -58,13 +62,18 @@ class nccl_communicator final : public communicator {
   void start_sum(double* data, std::size_t count) override { start(data, count, ncclFloat64); }
   /// The sums are on the network's stream, before whatever it runs next (the optimiser's step);
   /// the host waits for them here, boundedly, so that a dead or hung rank stops the job instead
-  /// of leaving this one blocked in a later synchronisation.
+  /// of leaving this one blocked in a later synchronisation. It waits for an event recorded
+  /// after the sums (not for the whole stream), sleeping between looks rather than spinning a
+  /// core; cudaEventSynchronize itself is not used because it cannot time out, and NCCL's
+  /// asynchronous error state must be looked at while waiting.
   void finish_sums() override {
     using clock = std::chrono::steady_clock;
+    check_cuda(cudaEventRecord(sums_done_, stream_), "cudaEventRecord");
     const auto deadline =
         clock::now() + std::chrono::duration_cast<clock::duration>(host_.options().timeout);
-    for (unsigned polls = 0;; ++polls) {
-      const cudaError_t state = cudaStreamQuery(stream_);
+    std::chrono::microseconds pause(10);
+    for (;;) {
+      const cudaError_t state = cudaEventQuery(sums_done_);
       if (state == cudaSuccess) return;
       if (state != cudaErrorNotReady)
         stop(std::string("the CUDA stream failed: ") + cudaGetErrorString(state));
@@ -73,10 +82,11 @@ class nccl_communicator final : public communicator {
       if (async != ncclSuccess && async != ncclInProgress)
         stop(std::string("NCCL reports: ") + ncclGetErrorString(async) +
              " (another rank has probably stopped)");
-      if (polls > 1000) std::this_thread::yield();
-      if (polls % 1024 == 1023 && clock::now() > deadline)
+      if (clock::now() > deadline)
         stop("waited " + std::to_string(int(host_.options().timeout.count())) +
              " s for the other ranks' GPU sums: a rank has stopped (it died, or hangs)");
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(1000));
     }
   }
 
@@ -90,6 +100,9 @@ class nccl_communicator final : public communicator {
   template <class T>
   void start(T* data, std::size_t count, ncclDataType_t type) {
     check(ncclAllReduce(data, data, count, type, ncclSum, comm_, stream_), "ncclAllReduce");
+  }
+  void check_cuda(cudaError_t status, const char* what) {
+    if (status != cudaSuccess) stop(std::string(what) + " failed: " + cudaGetErrorString(status));
   }
   void check(ncclResult_t status, const char* what) {
     if (status != ncclSuccess && status != ncclInProgress)
@@ -107,6 +120,7 @@ class nccl_communicator final : public communicator {
   mpi_communicator& host_;
   cudaStream_t stream_;
   ncclComm_t comm_ = nullptr;
+  cudaEvent_t sums_done_ = nullptr;
 };
 
 }  // namespace agd::distributed

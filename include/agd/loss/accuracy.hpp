@@ -6,19 +6,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "agd/core/host_device.hpp"
 #include "agd/core/matrix.hpp"
+#include "agd/loss/softmax.hpp"
 
 namespace agd {
-
-/// The class with the largest output of one sample (ties go to the lowest index).
-template <class S>
-AGD_HOST_DEVICE std::int32_t predicted_class(const S* f, std::size_t classes) {
-  std::size_t best = 0;
-  for (std::size_t c = 1; c < classes; ++c)
-    if (f[c] > f[best]) best = c;
-  return std::int32_t(best);
-}
 
 /// The number of samples (columns of `output`, d_L x n) whose arg-max output equals the label;
 /// one label per column.

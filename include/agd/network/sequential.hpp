@@ -272,6 +272,13 @@ class basic_network : public architecture<Layers...> {
   std::size_t batch_capacity() const { return capacity_; }
   /// The number of samples in the last forward pass.
   std::size_t batch_size() const { return batch_; }
+  /// Records a forward pass of n samples that ran without this object's host code: a step graph
+  /// replayed on the device (train::fit's on_replay), which would otherwise leave batch_size()
+  /// at whatever the host last ran (e.g. the last chunk of an evaluation).
+  void set_batch_size(std::size_t n) {
+    check_batch(input_size, n, input_size, "set_batch_size", "batch");
+    batch_ = n;
+  }
 
   // The flat parameter store (backend memory): weight k is the weight_rows[k] x weight_cols[k]
   // column-major matrix at weight_offsets[k], and so is its gradient.
@@ -329,7 +336,8 @@ class basic_network : public architecture<Layers...> {
   std::int32_t* label_buffer() { return labels_.data(); }
   const std::int32_t* label_buffer() const { return labels_.data(); }
   /// Scratch of the reductions over a batch (backend memory): one double per sample, then
-  /// result_slot_count result slots (the batch loss, the number of correct predictions).
+  /// result_slot_count result slots (the batch loss, the number of correct predictions, and
+  /// train::evaluate_with's two running sums).
   static constexpr std::size_t result_slot_count = 4;
   double* per_sample_scratch() { return reductions_.data(); }
   double* result_slots() { return reductions_.data() + capacity_; }

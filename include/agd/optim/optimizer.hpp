@@ -1,7 +1,8 @@
 // The optimiser concept shared by AGD and the baselines: constructed from a network (which, given
 // a seed, it initialises the way the paper does for it), step() applies one update from the
 // gradients the network holds and returns the learning rate it used (AGD's eta, or the
-// baseline's fixed lr).
+// baseline's fixed lr) as the backend gives results: agd::read(optimizer.step()) is the number
+// on every backend (on CUDA, AGD's eta is computed on the device and read only when asked for).
 #pragma once
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "agd/core/errors.hpp"
+#include "agd/core/result.hpp"
 #include "agd/core/status.hpp"
 #include "agd/optim/agd_math.hpp"
 
@@ -18,7 +20,7 @@ namespace agd {
 
 template <class O>
 concept Optimizer = requires(O o, const O co) {
-  { o.step() } -> std::convertible_to<double>;
+  { agd::read(o.step()) } -> std::convertible_to<double>;
   { co.learning_rate() } -> std::convertible_to<double>;
   { co.learning_rate_location() } -> std::convertible_to<const double*>;
   { co.name() } -> std::convertible_to<std::string>;

@@ -300,7 +300,7 @@ std::vector<epoch_metrics> fit(Net& net, Opt& optimizer, Loss loss_function,
       const auto step_start = clock::now();
       try {
         if (options.capture_graph)
-          graph.run(one_step);
+          graph.run(one_step, [&] { net.set_batch_size(batch); });
         else
           one_step();
       } catch (const non_finite_error& error) {

@@ -26,6 +26,7 @@
 #include "agd/core/errors.hpp"
 #include "agd/core/matrix.hpp"
 #include "agd/data/dataset.hpp"
+#include "agd/loss/softmax.hpp"
 #include "agd/train/fit.hpp"
 
 namespace agd {
@@ -56,11 +57,14 @@ template <class Outputs>
 }
 
 /// Runs `inputs` through `net` chunk by chunk and calls use(first_column, outputs) for each
-/// chunk's d_L x n outputs.
+/// chunk's d_L x n outputs, a column-major matrix in host memory: the output buffer itself on the
+/// CPU, a download of it on a device backend (whose batches go up through upload, never through
+/// host pointers into device memory).
 template <class Net, class Derived, class Use>
 void predict_in_chunks(Net& net, const Eigen::MatrixBase<Derived>& inputs, const char* function,
                        Use use) {
   using S = typename Net::scalar_type;
+  using backend = typename Net::backend_type;
   if (static_cast<std::size_t>(inputs.rows()) != Net::input_size)
     throw std::invalid_argument(std::string(function) + ": the inputs have " +
                                 std::to_string(inputs.rows()) + " rows but the network takes " +
@@ -76,14 +80,25 @@ void predict_in_chunks(Net& net, const Eigen::MatrixBase<Derived>& inputs, const
                                  "; check the data and its preprocessing");
   }
   const auto chunk = static_cast<Eigen::Index>(net.batch_capacity());
-  for (Eigen::Index first = 0; first < inputs.cols(); first += chunk) {
-    const Eigen::Index n = std::min(chunk, inputs.cols() - first);
-    net.input_buffer().leftCols(n) = inputs.middleCols(first, n).template cast<S>();
-    auto outputs = net.forward_batch(static_cast<std::size_t>(n));
-    // Finite inputs can still overflow the network (inputs far larger than those it was
-    // trained on); an inf or NaN output would otherwise become class 0 and NaN probabilities.
+  // Finite inputs can still overflow the network (inputs far larger than those it was trained
+  // on); an inf or NaN output would otherwise become class 0 and NaN probabilities.
+  const auto use_finite = [&](Eigen::Index first, const auto& outputs) {
     if (!outputs.allFinite()) throw_non_finite_output(outputs, first, function);
     use(first, outputs);
+  };
+  [[maybe_unused]] matrix<S> staged;
+  for (Eigen::Index first = 0; first < inputs.cols(); first += chunk) {
+    const Eigen::Index n = std::min(chunk, inputs.cols() - first);
+    if constexpr (backend::host_memory) {
+      net.input_buffer().leftCols(n) = inputs.middleCols(first, n).template cast<S>();
+      use_finite(first, net.forward_batch(static_cast<std::size_t>(n)));
+    } else {
+      staged = inputs.middleCols(first, n).template cast<S>();
+      backend::upload(net.context(), staged.data(), static_cast<std::size_t>(staged.size()),
+                      net.input_buffer().data);
+      net.forward_batch(static_cast<std::size_t>(n));
+      use_finite(first, net.output_to_host());
+    }
   }
 }
 
@@ -94,13 +109,12 @@ void predict_in_chunks(Net& net, const Eigen::MatrixBase<Derived>& inputs, const
 template <class Net, class Derived>
 std::vector<std::int32_t> predict(Net& net, const Eigen::MatrixBase<Derived>& inputs) {
   std::vector<std::int32_t> classes(static_cast<std::size_t>(inputs.cols()));
-  detail::predict_in_chunks(net, inputs, "agd::predict", [&](Eigen::Index first, auto& outputs) {
-    for (Eigen::Index j = 0; j < outputs.cols(); ++j) {
-      Eigen::Index predicted = 0;
-      outputs.col(j).maxCoeff(&predicted);
-      classes[static_cast<std::size_t>(first + j)] = static_cast<std::int32_t>(predicted);
-    }
-  });
+  detail::predict_in_chunks(net, inputs, "agd::predict",
+                            [&](Eigen::Index first, const auto& outputs) {
+                              for (Eigen::Index j = 0; j < outputs.cols(); ++j)
+                                classes[static_cast<std::size_t>(first + j)] =
+                                    predicted_class(outputs.col(j).data(), Net::output_size);
+                            });
   return classes;
 }
 
@@ -120,13 +134,9 @@ matrix<typename Net::scalar_type> predict_probabilities(Net& net,
   using S = typename Net::scalar_type;
   matrix<S> probabilities(static_cast<Eigen::Index>(Net::output_size), inputs.cols());
   detail::predict_in_chunks(
-      net, inputs, "agd::predict_probabilities", [&](Eigen::Index first, auto& outputs) {
-        for (Eigen::Index j = 0; j < outputs.cols(); ++j) {
-          // exp(f - max f) never overflows, and the largest term is 1, so the sum is >= 1.
-          auto column = probabilities.col(first + j);
-          column = (outputs.col(j).array() - outputs.col(j).maxCoeff()).exp().matrix();
-          column /= column.sum();
-        }
+      net, inputs, "agd::predict_probabilities", [&](Eigen::Index first, const auto& outputs) {
+        for (Eigen::Index j = 0; j < outputs.cols(); ++j)
+          softmax(outputs.col(j).data(), Net::output_size, probabilities.col(first + j).data());
       });
   return probabilities;
 }

@@ -14,6 +14,7 @@
 
 #include "agd/core/errors.hpp"
 #include "agd/core/host_device.hpp"
+#include "agd/core/result.hpp"
 #include "agd/data/dataset.hpp"
 #include "agd/loss/accuracy.hpp"
 #include "agd/loss/evaluate.hpp"
@@ -27,20 +28,44 @@ struct evaluation {
   double accuracy = 0;
 };
 
+namespace detail {
+/// evaluate_with's running sums (loss x samples, correct predictions) in the result slots after
+/// the batch's own two, where the chunks run.
+struct start_evaluation_sums {
+  double* sums;
+  AGD_HOST_DEVICE void operator()() const { sums[0] = sums[1] = 0; }
+};
+struct add_evaluation_chunk {
+  double* slots;  // the chunk's mean loss and correct predictions, then the sums
+  double samples;
+  AGD_HOST_DEVICE void operator()() const {
+    slots[2] += slots[0] * samples;
+    slots[3] += slots[1];
+  }
+};
+}  // namespace detail
+
 /// Loss and accuracy of `net` on a whole data set (or its `samples` samples from `from` on), in
 /// chunks of the network's batch capacity, through a loader that has the data where the network
-/// runs.
+/// runs. The sums stay where the network runs and are read once, at the end (on CUDA, the one
+/// wait of the whole evaluation).
 template <class Loss, class Net, class Loader>
 evaluation evaluate_with(Net& net, Loader& loader, std::size_t samples, std::size_t from = 0) {
-  double loss_sum = 0, correct = 0;
+  using backend = typename Net::backend_type;
+  auto& context = net.context();
+  double* const slots = net.result_slots();
+  backend::single(context, detail::start_evaluation_sums{slots + 2});
   const std::size_t chunk = net.batch_capacity();
   for (std::size_t first = 0; first < samples; first += chunk) {
     const std::size_t n = std::min(chunk, samples - first);
     loader.load_range(from + first, n);
     net.forward_batch(n);
-    loss_sum += double(agd::batch_loss<Loss>(net, net.label_buffer(), false)) * double(n);
-    correct += double(agd::batch_correct(net, net.label_buffer()));
+    agd::batch_loss<Loss>(net, net.label_buffer(), false);
+    agd::batch_correct(net, net.label_buffer());
+    backend::single(context, detail::add_evaluation_chunk{slots, double(n)});
   }
+  const auto [loss_sum, correct] =
+      agd::read(backend::template read_results<2>(context, static_cast<const double*>(slots + 2)));
   return {loss_sum / double(samples), correct / double(samples)};
 }
 

@@ -11,7 +11,8 @@
 //   GEMM            cuBLAS (FP32, or TF32 tensor cores when asked for; FP64 for double; a
 //                   bf16 network's on bf16 tensor cores with FP32 sums, set_compute_precision);
 //   results         eta, a loss: read_result() returns a device_result, which copies the value to
-//                   the host (and waits for the stream) only when converted to a number.
+//                   the host (with the status, in one copy, and one wait for the stream) only
+//                   when read() (agd::read) asks for it.
 //
 // Built with Thrust's host (CPP) device system instead (THRUST_DEVICE_SYSTEM ==
 // THRUST_DEVICE_SYSTEM_CPP, what the CPU-only CI does), every primitive runs on the CPU with the
@@ -22,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -94,20 +96,23 @@ class buffer {
 
 struct device;
 
-/// A value a step left in device memory, read when it is used as a number: the conversion
-/// copies it to the host, waits for the stream, and throws agd::non_finite_error if the step
-/// (or an earlier one since the last read) met a NaN or an infinity.
+/// A value a step left in device memory (eta, a loss), read only by a named call: read() (or
+/// agd::read(result), which is the value itself on the CPU backend) waits for the stream and
+/// returns it, and throws agd::non_finite_error if the step (or an earlier one since the last
+/// read) met a NaN or an infinity. There is no implicit conversion: each read is a wait for the
+/// device, which a training loop must not do by accident.
 template <class T>
 class device_result {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= readback_block::value_bytes);
+
  public:
-  device_result(const execution_context* context, const T* value)
-      : context_(context), value_(value) {}
-  operator T() const;  // defined below, after the backend
-  T get() const { return T(*this); }
+  /// The sizeof(T) bytes at `value` (device memory) as a T.
+  device_result(execution_context* context, const void* value) : context_(context), value_(value) {}
+  [[nodiscard]] T read() const;
 
  private:
-  const execution_context* context_;
-  const T* value_;
+  execution_context* context_;
+  const void* value_;
 };
 
 namespace detail {
@@ -322,6 +327,11 @@ struct device {
   static device_result<T> read_result(context& ctx, const T* value) {
     return {&ctx, value};
   }
+  /// N adjacent values read together (one wait for the device).
+  template <std::size_t N, class T>
+  static device_result<std::array<T, N>> read_results(context& ctx, const T* values) {
+    return {&ctx, values};
+  }
 
  private:
 #if AGD_CUDA_DEVICE
@@ -342,18 +352,25 @@ struct device {
 #endif
 };
 
+// The value is copied beside the status on the device, so that one copy to the host and one wait
+// bring back both.
 template <class T>
-device_result<T>::operator T() const {
-  auto& ctx = *const_cast<execution_context*>(context_);
-  const execution_status status = device::read_status(ctx);
-  if (status.code != status_code::ok) {
-    device::clear_status(ctx);
-    throw non_finite_error(ctx.describe ? ctx.describe(status) : std::string("a step failed"));
-  }
-  T host{};
-  copy_bytes(ctx, &host, value_, sizeof(T), copy_kind::device_to_host);
+T device_result<T>::read() const {
+  execution_context& ctx = *context_;
+  readback_block* const block = ctx.readback();
+  copy_bytes(ctx, block->value, value_, sizeof(T), copy_kind::device_to_device);
+  readback_block host;
+  copy_bytes(ctx, &host, block, offsetof(readback_block, value) + sizeof(T),
+             copy_kind::device_to_host);
   stream_synchronize(ctx);
-  return host;
+  ++ctx.results_read;
+  if (host.status.code != status_code::ok) {
+    device::clear_status(ctx);
+    throw non_finite_error(ctx.describe ? ctx.describe(host.status) : std::string("a step failed"));
+  }
+  T value;
+  std::memcpy(static_cast<void*>(&value), host.value, sizeof(T));
+  return value;
 }
 
 }  // namespace agd::cuda

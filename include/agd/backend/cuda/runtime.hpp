@@ -116,6 +116,14 @@ inline std::string bf16_refusal() {
 #endif
 }
 
+/// What device_result reads back in one device-to-host copy: the status of the steps, then a
+/// copy of the value asked for (made on the stream just before).
+struct readback_block {
+  static constexpr std::size_t value_bytes = 32;
+  execution_status status;
+  alignas(16) unsigned char value[value_bytes];
+};
+
 /// What a network on the CUDA backend owns: its stream (non-blocking, shared by cuBLAS, Thrust
 /// and CUB), its cuBLAS handle with a workspace of its own (so that a step can be captured in a
 /// CUDA Graph), the status of its steps in device memory (core/status.hpp), and the scratch
@@ -132,8 +140,9 @@ class execution_context {
     check(cublasSetWorkspace(blas, blas_workspace_, blas_workspace_bytes), "cublasSetWorkspace");
 #endif
     set_gemm_options(options);
-    status = static_cast<execution_status*>(device_allocate(sizeof(execution_status)));
-    device_zero(status, sizeof(execution_status));
+    readback_ = static_cast<readback_block*>(device_allocate(sizeof(readback_block)));
+    device_zero(readback_, sizeof(readback_block));
+    status = &readback_->status;
   }
   ~execution_context() {
 #if AGD_CUDA_DEVICE
@@ -144,7 +153,7 @@ class execution_context {
 #endif
     if (scratch_) device_free(scratch_);
     if (operand_scratch_) device_free(operand_scratch_);
-    if (status) device_free(status);
+    if (readback_) device_free(readback_);
   }
   execution_context(const execution_context&) = delete;
   execution_context& operator=(const execution_context&) = delete;
@@ -184,15 +193,31 @@ class execution_context {
   /// made once, here, rather than at every call).
   eigen::cpu::context host;
 #endif
-  execution_status* status = nullptr;  // device memory
+  /// Set by step_graph while it captures a step: scratch may not grow then.
+  bool capturing = false;
+  execution_status* status = nullptr;  // device memory, in readback()
+  /// The status and a value slot beside it (device memory), for reading both in one copy.
+  readback_block* readback() {
+    return readback_;
+  }
+  /// How many results the host has read (device_result::read: each a wait for the stream), so
+  /// that a test can hold a loop to the waits it means to make.
+  std::size_t results_read = 0;
   /// Words for a failed status (the network sets it: it knows its layers' names).
   std::string (*describe)(const execution_status&) = nullptr;
 
  private:
   /// buffer, of `size` bytes, made at least `bytes` long (waiting for the stream before the old
-  /// one is freed, since enqueued work may still read it).
+  /// one is freed, since enqueued work may still read it). Never while a step graph is being
+  /// captured: the graph would keep the freed pointer, and a capture cannot wait or allocate.
   void* grow(void*& buffer, std::size_t& size, std::size_t bytes) {
     if (bytes > size) {
+      if (capturing)
+        throw cuda_error("agd::cuda: a step captured in a CUDA graph needs " +
+                         std::to_string(bytes) + " bytes of scratch, more than the " +
+                         std::to_string(size) +
+                         " its warm-up step sized, and a graph cannot allocate (it would keep "
+                         "the freed buffer); warm up with the largest step the graph runs");
       if (buffer) {
 #if AGD_CUDA_DEVICE
         check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
@@ -209,6 +234,7 @@ class execution_context {
 
   static constexpr std::size_t blas_workspace_bytes = std::size_t(32) << 20;  // Hopper's advice
   gemm_options options_{};
+  readback_block* readback_ = nullptr;
   void* blas_workspace_ = nullptr;
   void* scratch_ = nullptr;
   std::size_t scratch_bytes_ = 0;

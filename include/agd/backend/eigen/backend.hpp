@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -301,11 +302,23 @@ struct cpu {
   static T read_result(context&, const T* value) {
     return *value;
   }
-  /// A training step to run many times (train::fit): on the CPU it simply runs each time.
+  /// N adjacent results, as device backends read them together.
+  template <std::size_t N, class T>
+  static std::array<T, N> read_results(context&, const T* values) {
+    std::array<T, N> host;
+    std::copy_n(values, N, host.begin());
+    return host;
+  }
+  /// A training step to run many times (train::fit): on the CPU it simply runs each time (so
+  /// it sets its own host-side state, and on_replay has nothing to do).
   struct step_graph {
     explicit step_graph(context&) {}
     template <class Step>
     void run(Step&& step) {
+      step();
+    }
+    template <class Step, class OnReplay>
+    void run(Step&& step, OnReplay&&) {
       step();
     }
   };
