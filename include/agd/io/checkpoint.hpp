@@ -39,6 +39,7 @@
 
 #include "agd/data/preprocessing.hpp"
 #include "agd/io/safetensors.hpp"
+#include "agd/optim/optimizer.hpp"
 
 namespace agd::io {
 
@@ -85,28 +86,6 @@ std::string weight_tensor_name(std::size_t k) {
 
 namespace detail {
 
-/// agd::Adam's state (see optim/adam.hpp): two flat buffers in the weights' layout.
-template <class Opt>
-concept has_adam_moments = requires(Opt& o, const Opt& co) {
-  o.first_moment_data();
-  o.second_moment_data();
-  co.first_moment_data();
-  co.second_moment_data();
-};
-/// agd::SGD's state (see optim/sgd.hpp); the buffer exists only when momentum > 0.
-template <class Opt>
-concept has_momentum_buffers = requires(Opt& o, const Opt& co) {
-  o.velocity_data();
-  co.velocity_data();
-  { co.options().momentum } -> std::convertible_to<double>;
-};
-/// A step count the optimiser's update depends on, and a way to set it back.
-template <class Opt>
-concept has_restorable_steps = requires(Opt& o, const Opt& co, std::uint64_t steps) {
-  { co.steps() } -> std::convertible_to<std::uint64_t>;
-  o.set_steps(steps);
-};
-
 /// One flat state buffer of the optimiser (backend memory, the weights' layout) and the prefix
 /// of its tensors' names: tensor k of it is "<prefix>k", shaped like weight k.
 template <class Pointer>
@@ -115,28 +94,28 @@ struct state_buffer {
   Pointer data;
 };
 
-/// The optimiser's state buffers, pointing into the optimiser (const or not).
+/// The optimiser's state buffers (optim/optimizer.hpp), pointing into the optimiser (const or
+/// not), named "optimizer.<name>.". Refuses an optimiser whose declared tensors do not account
+/// for all the state it says it keeps, rather than silently drop the rest.
 template <class Net, class Opt>
 auto optimizer_state_buffers(Opt& optimizer) {
-  using plain = std::remove_const_t<Opt>;
   using pointer = std::conditional_t<std::is_const_v<Opt>, const typename Net::scalar_type*,
                                      typename Net::scalar_type*>;
   std::vector<state_buffer<pointer>> buffers;
-  if constexpr (has_adam_moments<plain>) {
-    buffers.push_back({"optimizer.first_moment.", optimizer.first_moment_data()});
-    buffers.push_back({"optimizer.second_moment.", optimizer.second_moment_data()});
-  } else if constexpr (has_momentum_buffers<plain>) {
-    if (optimizer.options().momentum > 0)
-      buffers.push_back({"optimizer.velocity.", optimizer.velocity_data()});
-  } else {
-    // An optimiser we know nothing about: refuse rather than silently drop its state.
-    if (optimizer.state_bytes() != 0)
-      throw checkpoint_error(cat({"agd::io: the optimiser '", std::string(optimizer.name()),
-                                  "' keeps ", number(optimizer.state_bytes()),
-                                  " bytes of state but exposes no accessors agd::io knows "
-                                  "(first_moment_data/second_moment_data or velocity_data, see "
-                                  "docs/checkpoints.md), so it cannot be checkpointed"}));
+  for (const auto& tensor : optimizer.state_tensors()) {
+    // Built apart: nvcc's front end reads cat({...}) inside a braced initialiser as a GNU
+    // statement expression.
+    std::string prefix = "optimizer.";
+    prefix.append(tensor.name).append(".");
+    buffers.push_back(state_buffer<pointer>{std::move(prefix), tensor.data});
   }
+  const std::size_t declared =
+      buffers.size() * Net::parameter_count * sizeof(typename Net::scalar_type);
+  if (optimizer.state_bytes() != declared)
+    throw checkpoint_error(
+        cat({"agd::io: the optimiser '", std::string(optimizer.name()), "' keeps ",
+             number(optimizer.state_bytes()), " bytes of state but its state_tensors() hold ",
+             number(declared), " (see optim/optimizer.hpp), so it cannot be checkpointed"}));
   return buffers;
 }
 
@@ -482,7 +461,7 @@ void add_weights_and_metadata(safetensors_writer& writer, const std::string& fun
 /// previous file at that path stays whole until the new one is complete on disk. Throws
 /// checkpoint_error if the file cannot be written (nothing is left behind) and
 /// std::invalid_argument for an `extra` key starting with "agd." or a string that is not UTF-8.
-template <class Net, class Opt>
+template <class Net, Optimizer Opt>
 void save_checkpoint(const std::filesystem::path& file, const Net& net, const Opt& optimizer,
                      const checkpoint_info& info = {}) {
   const std::string function = "agd::io::save_checkpoint";
@@ -500,7 +479,7 @@ void save_checkpoint(const std::filesystem::path& file, const Net& net, const Op
     }
   }
   writer.set_metadata("agd.optimizer", std::string(optimizer.name()));
-  if constexpr (detail::has_restorable_steps<Opt>)
+  if constexpr (Opt::steps_are_state)
     writer.set_metadata("agd.optimizer.steps", detail::number(optimizer.steps()));
   writer.write(file, function);
 }
@@ -523,12 +502,12 @@ void save_weights(const std::filesystem::path& file, const Net& net,
 /// and returns the step, epoch and extra strings saved with them. Throws checkpoint_error, and
 /// changes nothing, if the file is not a valid checkpoint, was saved from a different network
 /// (the message names the first layer that differs) or by a different optimiser.
-template <class Net, class Opt>
+template <class Net, Optimizer Opt>
 checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt& optimizer) {
   detail::load_request<typename Net::scalar_type> request{.function = "agd::io::load_checkpoint",
                                                           .layer_names = layer_names<Net>()};
   request.optimizer_name = std::string(optimizer.name());
-  request.optimizer_has_steps = detail::has_restorable_steps<Opt>;
+  request.optimizer_has_steps = Opt::steps_are_state;
   detail::add_weights(request, net);
   const std::string owner = detail::cat({"the ", *request.optimizer_name, " state"});
   for (const auto& buffer : detail::optimizer_state_buffers<Net>(optimizer))
@@ -538,7 +517,7 @@ checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt
           "was it saved by the same optimiser with the same settings (e.g. SGD momentum)?");
   std::uint64_t optimizer_steps = 0;
   checkpoint_info info = detail::perform_load(file, request, optimizer_steps);
-  if constexpr (detail::has_restorable_steps<Opt>) optimizer.set_steps(optimizer_steps);
+  if constexpr (Opt::steps_are_state) optimizer.set_steps(optimizer_steps);
   return info;
 }
 
