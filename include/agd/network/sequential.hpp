@@ -40,6 +40,7 @@
 #include "agd/backend/eigen/batch_norm.hpp"
 #include "agd/backend/eigen/conv2d.hpp"
 #include "agd/backend/eigen/pooling.hpp"
+#include "agd/core/backend.hpp"
 #include "agd/core/elementwise.hpp"
 #include "agd/core/errors.hpp"
 #include "agd/core/expression.hpp"
@@ -74,6 +75,9 @@ class basic_network : public architecture<Layers...> {
   static_assert(std::is_floating_point_v<Scalar>,
                 "agd::Sequential: the scalar type must be float "
                 "or double");
+  static_assert(NetworkBackend<Backend, Scalar>,
+                "agd::Sequential: the backend lacks a member of agd::NetworkBackend (the "
+                "requirement that failed is named below; docs/writing-a-backend.md)");
 
  public:
   using architecture_type = architecture<Layers...>;
@@ -231,8 +235,8 @@ class basic_network : public architecture<Layers...> {
   /// weights initialised as AGD does (orthogonal, Algorithm 1), seeded: a network is usable
   /// as constructed. An optimiser constructed with a seed initialises it again its own way.
   explicit basic_network(std::size_t batch_capacity = 128, std::uint64_t seed = 0) {
-    if constexpr (requires { context_.describe; })
-      context_.describe = [](const execution_status& status) { return describe_status(status); };
+    Backend::describe_failures_with(
+        context_, [](const execution_status& status) { return describe_status(status); });
     const unsigned group = Backend::template channel_block<Scalar>(context_);
     for (std::size_t i = 0; i <= layer_count; ++i)
       layouts_[i] = {may_block[i] ? std::uint32_t(group) : 1u,

@@ -38,6 +38,7 @@
 
 #include "agd/backend/cuda/graph.hpp"
 #include "agd/backend/cuda/runtime.hpp"
+#include "agd/core/backend.hpp"
 #include "agd/core/errors.hpp"
 #include "agd/core/host_device.hpp"
 #include "agd/core/precision.hpp"
@@ -200,6 +201,11 @@ struct device {
   }
   /// Nothing to redo per pass: the kernels read the weights as they are.
   static void begin_pass(context&, pass_kind) {}
+  /// The words of the error a failed step throws when its result is read (device_result),
+  /// long after the network's call returned.
+  static void describe_failures_with(context& ctx, std::string (*words)(const execution_status&)) {
+    ctx.describe = words;
+  }
 
   /// Makes the network of this context compute in `precision` (network/precision.hpp calls it
   /// at construction), or says in one sentence why this GPU cannot: bf16 needs its tensor cores
@@ -358,5 +364,7 @@ device_result<T>::operator T() const {
   stream_synchronize(ctx);
   return host;
 }
+
+static_assert(NetworkBackend<device, float> && NetworkBackend<device, double>);
 
 }  // namespace agd::cuda
