@@ -39,7 +39,6 @@
 
 #include "agd/data/preprocessing.hpp"
 #include "agd/io/safetensors.hpp"
-#include "agd/optim/optimizer.hpp"
 
 namespace agd::io {
 
@@ -94,7 +93,8 @@ struct state_buffer {
   Pointer data;
 };
 
-/// The optimiser's state buffers (optim/optimizer.hpp), pointing into the optimiser (const or
+/// The optimiser's state buffers, as it declares them (agd::Optimizer, optim/optimizer.hpp, which
+/// io does not include: the two folders are of one rank), pointing into the optimiser (const or
 /// not), named "optimizer.<name>.". Refuses an optimiser whose declared tensors do not account
 /// for all the state it says it keeps, rather than silently drop the rest.
 template <class Net, class Opt>
@@ -461,7 +461,7 @@ void add_weights_and_metadata(safetensors_writer& writer, const std::string& fun
 /// previous file at that path stays whole until the new one is complete on disk. Throws
 /// checkpoint_error if the file cannot be written (nothing is left behind) and
 /// std::invalid_argument for an `extra` key starting with "agd." or a string that is not UTF-8.
-template <class Net, Optimizer Opt>
+template <class Net, class Opt>
 void save_checkpoint(const std::filesystem::path& file, const Net& net, const Opt& optimizer,
                      const checkpoint_info& info = {}) {
   const std::string function = "agd::io::save_checkpoint";
@@ -502,7 +502,7 @@ void save_weights(const std::filesystem::path& file, const Net& net,
 /// and returns the step, epoch and extra strings saved with them. Throws checkpoint_error, and
 /// changes nothing, if the file is not a valid checkpoint, was saved from a different network
 /// (the message names the first layer that differs) or by a different optimiser.
-template <class Net, Optimizer Opt>
+template <class Net, class Opt>
 checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt& optimizer) {
   detail::load_request<typename Net::scalar_type> request{.function = "agd::io::load_checkpoint",
                                                           .layer_names = layer_names<Net>()};
