@@ -188,9 +188,9 @@ namespace kernel_error {
 /// A layer with no kernel for the network's backend, or a kernel that lacks a function. C++20's
 /// static_assert takes only a string literal, so the failing instantiation carries the names:
 ///   agd::kernel_error::layer<3, my::Swish>::has_no_kernel_for_backend<agd::cuda::device>
-///   agd::kernel_error::layer<3, my::Swish>::kernel_for<agd::eigen::cpu, float>::lacks_backward
-/// Each check is a class of its own, instantiated only when it fails, and asserts a plain bool
-/// (not a concept), so that the compiler prints the one sentence and no concept diagnosis.
+///   agd::kernel_error::layer<3, my::Swish>::kernel_for<agd::eigen::cpu, float>
+/// and the literal names the missing function. The assertions test plain bools, not concepts, so
+/// that the compiler prints the sentence and no diagnosis of the concept's requirements.
 template <std::size_t Position, class LayerType>
 struct layer {
   template <class Backend>
