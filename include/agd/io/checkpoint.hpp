@@ -85,38 +85,27 @@ std::string weight_tensor_name(std::size_t k) {
 
 namespace detail {
 
-/// One flat state buffer of the optimiser (backend memory, the weights' layout) and the prefix
-/// of its tensors' names: tensor k of it is "<prefix>k", shaped like weight k.
-template <class Pointer>
-struct state_buffer {
-  std::string prefix;
-  Pointer data;
-};
+/// "optimizer.velocity.3": the name of tensor k (shaped like weight k) of the optimiser's flat
+/// state buffer `name`.
+inline std::string state_tensor_name(std::string_view name, std::size_t k) {
+  return cat({"optimizer.", name, ".", number(k)});
+}
 
 /// The optimiser's state buffers, as it declares them (agd::Optimizer, optim/optimizer.hpp, which
 /// io does not include: the two folders are of one rank), pointing into the optimiser (const or
-/// not), named "optimizer.<name>.". Refuses an optimiser whose declared tensors do not account
-/// for all the state it says it keeps, rather than silently drop the rest.
+/// not). Refuses an optimiser whose declared buffers do not account for all the state it says it
+/// keeps, rather than silently drop the rest.
 template <class Net, class Opt>
-auto optimizer_state_buffers(Opt& optimizer) {
-  using pointer = std::conditional_t<std::is_const_v<Opt>, const typename Net::scalar_type*,
-                                     typename Net::scalar_type*>;
-  std::vector<state_buffer<pointer>> buffers;
-  for (const auto& tensor : optimizer.state_tensors()) {
-    // Built apart: nvcc's front end reads cat({...}) inside a braced initialiser as a GNU
-    // statement expression.
-    std::string prefix = "optimizer.";
-    prefix.append(tensor.name).append(".");
-    buffers.push_back(state_buffer<pointer>{std::move(prefix), tensor.data});
-  }
+auto optimizer_state_tensors(Opt& optimizer) {
+  auto tensors = optimizer.state_tensors();
   const std::size_t declared =
-      buffers.size() * Net::parameter_count * sizeof(typename Net::scalar_type);
+      tensors.size() * Net::parameter_count * sizeof(typename Net::scalar_type);
   if (optimizer.state_bytes() != declared)
     throw checkpoint_error(
         cat({"agd::io: the optimiser '", std::string(optimizer.name()), "' keeps ",
              number(optimizer.state_bytes()), " bytes of state but its state_tensors() hold ",
              number(declared), " (see optim/optimizer.hpp), so it cannot be checkpointed"}));
-  return buffers;
+  return tensors;
 }
 
 /// The tensors of a flat buffer in the weights' layout (host memory), as matrices.
@@ -470,10 +459,10 @@ void save_checkpoint(const std::filesystem::path& file, const Net& net, const Op
   safetensors_writer writer;
   detail::add_weights_and_metadata<Net>(writer, function, file, weights, info);
   std::vector<std::vector<matrix<typename Net::scalar_type>>> states;
-  for (const auto& buffer : detail::optimizer_state_buffers<Net>(optimizer)) {
+  for (const auto& buffer : detail::optimizer_state_tensors<Net>(optimizer)) {
     states.push_back(detail::split_flat<Net>(detail::flat_to_host(net, buffer.data).data()));
     for (std::size_t k = 0; k < Net::depth; ++k) {
-      const std::string name = buffer.prefix + detail::number(k);
+      const std::string name = detail::state_tensor_name(buffer.name, k);
       detail::require_finite(function, file, name, states.back()[k]);
       writer.add(name, states.back()[k]);
     }
@@ -510,10 +499,10 @@ checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt
   request.optimizer_has_steps = Opt::steps_are_state;
   detail::add_weights(request, net);
   const std::string owner = detail::cat({"the ", *request.optimizer_name, " state"});
-  for (const auto& buffer : detail::optimizer_state_buffers<Net>(optimizer))
+  for (const auto& buffer : detail::optimizer_state_tensors<Net>(optimizer))
     for (std::size_t k = 0; k < Net::depth; ++k)
       detail::add_flat_tensor(
-          request, net, k, buffer.prefix + detail::number(k), buffer.data, owner,
+          request, net, k, detail::state_tensor_name(buffer.name, k), buffer.data, owner,
           "was it saved by the same optimiser with the same settings (e.g. SGD momentum)?");
   std::uint64_t optimizer_steps = 0;
   checkpoint_info info = detail::perform_load(file, request, optimizer_steps);
