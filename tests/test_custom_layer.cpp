@@ -53,7 +53,7 @@ struct SoftSign {
 
 /// softsign(z) = z / (1 + |z|), on the CPU backend, with Eigen on the block of samples it is given.
 template <>
-struct agd::layer_kernel<my::SoftSign, agd::eigen::cpu> {
+struct agd::layer_kernel<my::SoftSign, agd::eigen::cpu> : agd::kernel_defaults {
   template <class S>
   static void forward(agd::eigen::cpu::context&, agd::matrix_view<const S> x, agd::matrix_view<S> y,
                       std::byte*) {

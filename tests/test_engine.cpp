@@ -72,12 +72,13 @@ using SmallResNet =
 
 /// A layer of one's own between image layers that declares nothing about layouts: the network
 /// must give it CHW, so its (position-dependent) maths stays right.
-struct ChannelScale {
+struct ChannelScale : agd::layer_capabilities {
   static constexpr bool shape_dependent = true;
   template <tensor_shape In>
-  struct bind {
+  struct bind : agd::layer_capabilities {
     static constexpr std::size_t input_size = In.size();
     static constexpr std::size_t output_size(std::size_t) { return In.size(); }
+    static constexpr bool shapes_output = true;
     static constexpr tensor_shape output_shape(tensor_shape) { return In; }
     static constexpr bool has_weights = false;
     static constexpr tensor_shape shape = In;
@@ -90,7 +91,7 @@ struct ChannelScale {
 
 /// y = (1 + c / C) x for channel c: a different factor per channel, so a layout mix-up shows.
 template <tensor_shape In, class Backend>
-struct agd::layer_kernel<ChannelScale::bind<In>, Backend> {
+struct agd::layer_kernel<ChannelScale::bind<In>, Backend> : agd::kernel_defaults {
   template <class S>
   static void forward(typename Backend::context&, agd::matrix_view<const S> x,
                       agd::matrix_view<S> y, std::byte*) {

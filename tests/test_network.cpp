@@ -45,6 +45,26 @@ static_assert(agd::WeightedLayer<agd::Dense<3, 4>> && !agd::WeightedLayer<agd::R
 // ReLUs as expressions, on every backend.
 static_assert(agd::has_kernel<agd::Dense<3, 4>, agd::eigen::cpu>);
 static_assert(agd::has_kernel<agd::Sqrt2Relu, agd::eigen::cpu>);
+static_assert(agd::LayerKernel<agd::Dense<3, 4>, agd::eigen::cpu, double>);
+static_assert(agd::LayerKernel<agd::Sqrt2Relu, agd::eigen::cpu>);
+static_assert(agd::NetworkBackend<agd::eigen::cpu, float>);
+// Capabilities are declared, not guessed: a member of the right name on a layer that does not
+// derive from agd::layer_capabilities declares nothing.
+struct LooksCoupled {
+  static constexpr std::size_t input_size = agd::any_size;
+  static constexpr std::size_t output_size(std::size_t n) { return n; }
+  static constexpr bool has_weights = false;
+  static constexpr bool couples_samples = true;
+  static std::string name() { return "LooksCoupled"; }
+};
+struct DeclaresCoupled : LooksCoupled, agd::layer_capabilities {
+  static constexpr bool couples_samples = true;
+};
+static_assert(!agd::layer_traits<LooksCoupled>::couples_samples);
+static_assert(agd::layer_traits<DeclaresCoupled>::couples_samples);
+static_assert(
+    agd::layer_traits<agd::Conv2d<3, 8, 3>::bind<agd::tensor_shape{3, 8, 8}>>::weight_slices == 9);
+static_assert(!agd::LayerKernel<LooksCoupled, agd::eigen::cpu>);
 // The flat parameter layout: the weights one after the other, one AGD slice each.
 static_assert(Net::weight_offsets == std::array<std::size_t, 4>{0, 784 * 512, 784 * 512 + 512 * 512,
                                                                 Net::parameter_count});

@@ -1,5 +1,6 @@
 # Compiles SOURCE (syntax only) and passes when the compiler rejects it with output that contains
-# EXPECT. Run with cmake -DCOMPILER=... -DSOURCE=... -DINCLUDES=a;b -DEXPECT=... -P this file.
+# EXPECT (and, given MAX_LINES, of at most that many lines: an error that must stay short). Run
+# with cmake -DCOMPILER=... -DSOURCE=... -DINCLUDES=a;b -DEXPECT=... [-DMAX_LINES=n] -P this file.
 set(include_flags)
 foreach(dir IN LISTS INCLUDES)
   list(APPEND include_flags "-I${dir}")
@@ -15,5 +16,12 @@ if(position EQUAL -1)
   message(FATAL_ERROR "${SOURCE} was rejected, but the compiler output lacks\n  ${EXPECT}\n"
                       "It said:\n${all}")
 endif()
+string(REGEX MATCHALL "\n" newlines "${all}")
+list(LENGTH newlines lines)
+if(MAX_LINES AND lines GREATER MAX_LINES)
+  message(FATAL_ERROR "${SOURCE} was rejected with ${lines} lines of diagnostics, more than "
+                      "${MAX_LINES}. It said:\n${all}")
+endif()
 string(LENGTH "${all}" length)
-message(STATUS "rejected as expected (${length} characters of diagnostics), with: ${EXPECT}")
+message(STATUS "rejected as expected (${lines} lines, ${length} characters of diagnostics), "
+               "with: ${EXPECT}")

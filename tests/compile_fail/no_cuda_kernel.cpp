@@ -13,7 +13,7 @@ struct SoftSign {
 }  // namespace my
 
 template <>
-struct agd::layer_kernel<my::SoftSign, agd::eigen::cpu> {
+struct agd::layer_kernel<my::SoftSign, agd::eigen::cpu> : agd::kernel_defaults {
   template <class S>
   static void forward(agd::eigen::cpu::context&, agd::matrix_view<const S>, agd::matrix_view<S>,
                       std::byte*) {}

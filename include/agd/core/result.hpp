@@ -7,18 +7,19 @@
 
 namespace agd {
 
+/// Whether R is a deferred result, read by R::read(): declared by the backend that hands it out
+/// (backend/cuda/backend.hpp specialises it for its device_result); a plain value is not.
 template <class R>
-concept readable_result = requires(const R& result) {
-  result.read();
+struct result_traits {
+  static constexpr bool deferred = false;
 };
 
-template <readable_result R>
+template <class R>
 auto read(const R& result) {
-  return result.read();
-}
-template <class T>
-requires(!readable_result<T>) T read(T value) {
-  return value;
+  if constexpr (result_traits<R>::deferred)
+    return result.read();
+  else
+    return result;
 }
 
 }  // namespace agd

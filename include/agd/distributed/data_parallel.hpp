@@ -48,6 +48,7 @@
 #include "agd/distributed/communicator.hpp"
 #include "agd/io/checkpoint.hpp"
 #include "agd/loss/evaluate.hpp"
+#include "agd/optim/optimizer.hpp"
 
 namespace agd::distributed {
 
@@ -151,25 +152,12 @@ inline std::string fact_value_text(fact_kind kind, std::uint64_t value, bool pre
   }
 }
 
-/// Passed to an options struct's for_each to see whether it lists its options.
-struct option_probe {
-  template <class T>
-  void operator()(const char*, const T&) const {}
-};
-/// An optimiser whose options() lists them (agd::sgd_options::for_each and the like).
-template <class Opt>
-concept lists_its_options = requires(const Opt& optimizer) {
-  optimizer.options().for_each(option_probe{});
-};
-
-/// The optimiser's options as facts named by the option ("lr"), for an optimiser that lists
-/// them; none for another (its name and state are still compared).
-template <class Opt>
+/// The optimiser's options as facts named by the option ("lr").
+template <Optimizer Opt>
 std::vector<run_fact> option_facts(const Opt& optimizer) {
   std::vector<run_fact> facts;
-  if constexpr (lists_its_options<Opt>)
-    optimizer.options().for_each(
-        [&](const char* name, const auto& value) { facts.push_back(make_fact(name, value)); });
+  optimizer.options().for_each(
+      [&](const char* name, const auto& value) { facts.push_back(make_fact(name, value)); });
   return facts;
 }
 
@@ -547,18 +535,14 @@ class data_parallel {
     type += " scalar bytes " + std::to_string(sizeof(scalar_type));
     const std::vector<scalar_type> weights = net_.weights_to_host();
     std::uint64_t state = 0;
-    try {
-      std::vector<scalar_type> host(Net::parameter_count);
-      for (const auto& buffer : io::detail::optimizer_state_buffers<Net>(optimizer)) {
-        backend::download(net_.context(), buffer.data, Net::parameter_count, host.data());
-        backend::synchronize(net_.context());
-        state = detail::hash_bytes(host.data(), host.size() * sizeof(scalar_type), state + 1);
-      }
-    } catch (const io::checkpoint_error&) {
-      // An optimiser whose state agd::io cannot see: its name and steps are still compared.
+    std::vector<scalar_type> host(Net::parameter_count);
+    for (const auto& tensor : optimizer.state_tensors()) {
+      backend::download(net_.context(), tensor.data, Net::parameter_count, host.data());
+      backend::synchronize(net_.context());
+      state = detail::hash_bytes(host.data(), host.size() * sizeof(scalar_type), state + 1);
     }
     std::uint64_t steps = 0;
-    if constexpr (io::detail::has_restorable_steps<Plain>) steps = optimizer.steps();
+    if constexpr (Plain::steps_are_state) steps = optimizer.steps();
     return {{"network type", detail::hash_text(type)},
             detail::make_fact("batch capacity", net_.batch_capacity()),
             {"weights", detail::hash_bytes(weights.data(), weights.size() * sizeof(scalar_type))},

@@ -83,59 +83,27 @@ std::string weight_tensor_name(std::size_t k) {
 
 namespace detail {
 
-/// agd::Adam's state (see optim/adam.hpp): two flat buffers in the weights' layout.
-template <class Opt>
-concept has_adam_moments = requires(Opt& o, const Opt& co) {
-  o.first_moment_data();
-  o.second_moment_data();
-  co.first_moment_data();
-  co.second_moment_data();
-};
-/// agd::SGD's state (see optim/sgd.hpp); the buffer exists only when momentum > 0.
-template <class Opt>
-concept has_momentum_buffers = requires(Opt& o, const Opt& co) {
-  o.velocity_data();
-  co.velocity_data();
-  { co.options().momentum } -> std::convertible_to<double>;
-};
-/// A step count the optimiser's update depends on, and a way to set it back.
-template <class Opt>
-concept has_restorable_steps = requires(Opt& o, const Opt& co, std::uint64_t steps) {
-  { co.steps() } -> std::convertible_to<std::uint64_t>;
-  o.set_steps(steps);
-};
+/// "optimizer.velocity.3": the name of tensor k (shaped like weight k) of the optimiser's flat
+/// state buffer `name`.
+inline std::string state_tensor_name(std::string_view name, std::size_t k) {
+  return cat({"optimizer.", name, ".", number(k)});
+}
 
-/// One flat state buffer of the optimiser (backend memory, the weights' layout) and the prefix
-/// of its tensors' names: tensor k of it is "<prefix>k", shaped like weight k.
-template <class Pointer>
-struct state_buffer {
-  std::string prefix;
-  Pointer data;
-};
-
-/// The optimiser's state buffers, pointing into the optimiser (const or not).
+/// The optimiser's state buffers, as it declares them (agd::Optimizer, optim/optimizer.hpp, which
+/// io does not include: the two folders are of one rank), pointing into the optimiser (const or
+/// not). Refuses an optimiser whose declared buffers do not account for all the state it says it
+/// keeps, rather than silently drop the rest.
 template <class Net, class Opt>
-auto optimizer_state_buffers(Opt& optimizer) {
-  using plain = std::remove_const_t<Opt>;
-  using pointer = std::conditional_t<std::is_const_v<Opt>, const typename Net::scalar_type*,
-                                     typename Net::scalar_type*>;
-  std::vector<state_buffer<pointer>> buffers;
-  if constexpr (has_adam_moments<plain>) {
-    buffers.push_back({"optimizer.first_moment.", optimizer.first_moment_data()});
-    buffers.push_back({"optimizer.second_moment.", optimizer.second_moment_data()});
-  } else if constexpr (has_momentum_buffers<plain>) {
-    if (optimizer.options().momentum > 0)
-      buffers.push_back({"optimizer.velocity.", optimizer.velocity_data()});
-  } else {
-    // An optimiser we know nothing about: refuse rather than silently drop its state.
-    if (optimizer.state_bytes() != 0)
-      throw checkpoint_error(cat({"agd::io: the optimiser '", std::string(optimizer.name()),
-                                  "' keeps ", number(optimizer.state_bytes()),
-                                  " bytes of state but exposes no accessors agd::io knows "
-                                  "(first_moment_data/second_moment_data or velocity_data, see "
-                                  "docs/checkpoints.md), so it cannot be checkpointed"}));
-  }
-  return buffers;
+auto optimizer_state_tensors(Opt& optimizer) {
+  auto tensors = optimizer.state_tensors();
+  const std::size_t declared =
+      tensors.size() * Net::parameter_count * sizeof(typename Net::scalar_type);
+  if (optimizer.state_bytes() != declared)
+    throw checkpoint_error(
+        cat({"agd::io: the optimiser '", std::string(optimizer.name()), "' keeps ",
+             number(optimizer.state_bytes()), " bytes of state but its state_tensors() hold ",
+             number(declared), " (see optim/optimizer.hpp), so it cannot be checkpointed"}));
+  return tensors;
 }
 
 /// The tensors of a flat buffer in the weights' layout (host memory), as matrices.
@@ -483,16 +451,16 @@ void save_checkpoint(const std::filesystem::path& file, const Net& net, const Op
   safetensors_writer writer;
   detail::add_weights_and_metadata<Net>(writer, function, file, weights, info);
   std::vector<std::vector<matrix<typename Net::scalar_type>>> states;
-  for (const auto& buffer : detail::optimizer_state_buffers<Net>(optimizer)) {
+  for (const auto& buffer : detail::optimizer_state_tensors<Net>(optimizer)) {
     states.push_back(detail::split_flat<Net>(detail::flat_to_host(net, buffer.data).data()));
     for (std::size_t k = 0; k < Net::depth; ++k) {
-      const std::string name = buffer.prefix + detail::number(k);
+      const std::string name = detail::state_tensor_name(buffer.name, k);
       detail::require_finite(function, file, name, states.back()[k]);
       writer.add(name, states.back()[k]);
     }
   }
   writer.set_metadata("agd.optimizer", std::string(optimizer.name()));
-  if constexpr (detail::has_restorable_steps<Opt>)
+  if constexpr (Opt::steps_are_state)
     writer.set_metadata("agd.optimizer.steps", detail::number(optimizer.steps()));
   writer.write(file, function);
 }
@@ -520,17 +488,17 @@ checkpoint_info load_checkpoint(const std::filesystem::path& file, Net& net, Opt
   detail::load_request<typename Net::scalar_type> request{.function = "agd::io::load_checkpoint",
                                                           .layer_names = layer_names<Net>()};
   request.optimizer_name = std::string(optimizer.name());
-  request.optimizer_has_steps = detail::has_restorable_steps<Opt>;
+  request.optimizer_has_steps = Opt::steps_are_state;
   detail::add_weights(request, net);
   const std::string owner = detail::cat({"the ", *request.optimizer_name, " state"});
-  for (const auto& buffer : detail::optimizer_state_buffers<Net>(optimizer))
+  for (const auto& buffer : detail::optimizer_state_tensors<Net>(optimizer))
     for (std::size_t k = 0; k < Net::depth; ++k)
       detail::add_flat_tensor(
-          request, net, k, buffer.prefix + detail::number(k), buffer.data, owner,
+          request, net, k, detail::state_tensor_name(buffer.name, k), buffer.data, owner,
           "was it saved by the same optimiser with the same settings (e.g. SGD momentum)?");
   std::uint64_t optimizer_steps = 0;
   checkpoint_info info = detail::perform_load(file, request, optimizer_steps);
-  if constexpr (detail::has_restorable_steps<Opt>) optimizer.set_steps(optimizer_steps);
+  if constexpr (Opt::steps_are_state) optimizer.set_steps(optimizer_steps);
   return info;
 }
 

@@ -44,8 +44,15 @@ concept ElementwiseActivation =
 
 /// The kernel of every element-wise activation on every backend: the expressions, evaluated by
 /// the backend's element-wise pass. The network passes whole columns (contiguous blocks).
-template <ElementwiseActivation L, class Backend>
-struct layer_kernel<L, Backend> {
+/// Matched by the declaration (the base), not by the expressions: an activation that declares
+/// itself one but lacks them is told so, rather than that it has no kernel.
+template <class L, class Backend>
+requires std::derived_from<L, elementwise_activation>
+struct layer_kernel<L, Backend> : kernel_defaults {
+  static_assert(ElementwiseActivation<L>,
+                "agd: a layer derived from agd::elementwise_activation must give `function` (an "
+                "expression of x) and `derivative` (of x and y) as static constexpr members "
+                "(layers/activation.hpp)");
   /// Element by element: whatever the layout, as long as x and y share it.
   static constexpr layout_support layouts = layout_support::same_in_and_out;
   template <class S>

@@ -110,7 +110,7 @@ struct batch_norm_bound;
 
 }  // namespace detail
 
-struct BatchNorm {
+struct BatchNorm : layer_capabilities {
   static constexpr bool shape_dependent = true;
   /// PyTorch's default epsilon, added to the variance.
   static constexpr double epsilon = 1e-5;
@@ -131,9 +131,10 @@ struct BatchNorm {
 
 namespace detail {
 template <tensor_shape In>
-struct batch_norm_bound {
+struct batch_norm_bound : layer_capabilities {
   static constexpr std::size_t input_size = In.size();
   static constexpr std::size_t output_size(std::size_t) { return In.size(); }
+  static constexpr bool shapes_output = true;
   static constexpr tensor_shape output_shape(tensor_shape) { return In; }
   static constexpr bool has_weights = false;
   static constexpr bool couples_samples = true;
@@ -147,7 +148,7 @@ struct batch_norm_bound {
 /// CPU backend has a kernel of its own, backend/eigen/batch_norm.hpp, which walks a thread's
 /// channels in memory order and evaluates the same expressions.)
 template <tensor_shape In, class Backend>
-struct layer_kernel<detail::batch_norm_bound<In>, Backend> {
+struct layer_kernel<detail::batch_norm_bound<In>, Backend> : kernel_defaults {
   /// Per channel, wherever the layout puts a channel's values (x and y share the layout).
   static constexpr layout_support layouts = layout_support::same_in_and_out;
 

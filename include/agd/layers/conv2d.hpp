@@ -29,7 +29,7 @@ namespace detail {
 /// A convolution bound to its input shape.
 template <class Unbound, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
           std::size_t Pad, tensor_shape In>
-struct conv2d_bound {
+struct conv2d_bound : layer_capabilities {
   static_assert(shape_error::in<Unbound>::template expects_channels<Cin>::template but_the_input_is<
                 In.channels, In.height, In.width>::value);
   static_assert(In.height + 2 * Pad >= K && In.width + 2 * Pad >= K,
@@ -48,6 +48,7 @@ struct conv2d_bound {
 
   static constexpr std::size_t input_size = In.size();
   static constexpr std::size_t output_size(std::size_t) { return out_shape.size(); }
+  static constexpr bool shapes_output = true;
   static constexpr tensor_shape output_shape(tensor_shape) { return out_shape; }
   static constexpr bool has_weights = true;
   static constexpr std::size_t weight_rows = Cout;
@@ -79,7 +80,7 @@ concept BoundConv2d = detail::is_conv2d<L>::value;
 /// default K/2, which keeps the size at stride 1 for odd K). No bias.
 template <std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride = 1,
           std::size_t Pad = K / 2>
-struct Conv2d {
+struct Conv2d : layer_capabilities {
   static_assert(Cin > 0 && Cout > 0 && K > 0 && Stride > 0,
                 "agd::Conv2d<Cin, Cout, K, Stride, Pad>: channels, kernel and stride must be "
                 "positive");

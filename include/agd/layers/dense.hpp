@@ -31,7 +31,7 @@ struct Dense {
 
 /// Dense on every backend: three GEMMs, which is all a backend has to supply.
 template <std::size_t In, std::size_t Out, class Backend>
-struct layer_kernel<Dense<In, Out>, Backend> {
+struct layer_kernel<Dense<In, Out>, Backend> : kernel_defaults {
   /// Threads take blocks of columns of dW (contiguous in the column-major layout), each with
   /// the matching rows of X.
   static constexpr bool weight_gradient_by_columns = true;

@@ -21,6 +21,7 @@ struct Input : detail::pass_through {
 
   static constexpr std::size_t input_size = C * H * W;
   static constexpr std::size_t output_size(std::size_t) { return C * H * W; }
+  static constexpr bool shapes_output = true;
   static constexpr tensor_shape output_shape(tensor_shape) { return shape; }
   static constexpr bool has_weights = false;
   static std::string name() {

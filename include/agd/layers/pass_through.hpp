@@ -12,11 +12,13 @@
 #include "agd/core/elementwise.hpp"
 #include "agd/core/expression.hpp"
 #include "agd/core/kernel.hpp"
+#include "agd/core/layer.hpp"
 #include "agd/core/view.hpp"
 
 namespace agd::detail {
 
-struct pass_through {};
+/// Input and Flatten: a copy, converting between channel layouts.
+struct pass_through : layer_capabilities {};
 
 template <class L>
 concept passes_through = std::derived_from<L, pass_through>;
@@ -49,7 +51,7 @@ void copy_between_layouts(matrix_view<const S> from, matrix_view<S> to) {
 }
 
 template <detail::passes_through L, class Backend>
-struct layer_kernel<L, Backend> {
+struct layer_kernel<L, Backend> : kernel_defaults {
   /// Input and Flatten convert between a blocked layout and CHW where their two sides differ.
   static constexpr layout_support layouts =
       Backend::host_memory ? layout_support::any : layout_support::same_in_and_out;

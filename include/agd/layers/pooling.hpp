@@ -114,7 +114,7 @@ struct pool_backward_element {
 };
 
 template <class Unbound, pool_kind Kind, std::size_t K, std::size_t Stride, tensor_shape In>
-struct pool_bound {
+struct pool_bound : layer_capabilities {
   static_assert(
       shape_error::in<Unbound>::template window_with_stride<
           K, Stride>::template does_not_tile_the_input<In.channels, In.height, In.width>::value);
@@ -125,6 +125,7 @@ struct pool_bound {
 
   static constexpr std::size_t input_size = In.size();
   static constexpr std::size_t output_size(std::size_t) { return out_shape.size(); }
+  static constexpr bool shapes_output = true;
   static constexpr tensor_shape output_shape(tensor_shape) { return out_shape; }
   static constexpr bool has_weights = false;
   static std::string name() { return Unbound::name(); }
@@ -132,9 +133,10 @@ struct pool_bound {
 
 /// GlobalAvgPool bound to its input: the mean of each channel's plane.
 template <tensor_shape In>
-struct global_average_bound {
+struct global_average_bound : layer_capabilities {
   static constexpr std::size_t input_size = In.size();
   static constexpr std::size_t output_size(std::size_t) { return In.channels; }
+  static constexpr bool shapes_output = true;
   static constexpr tensor_shape output_shape(tensor_shape) { return flat_shape(In.channels); }
   static constexpr bool has_weights = false;
   static std::string name() { return "GlobalAvgPool"; }
@@ -166,7 +168,7 @@ struct global_average_backward_element {
 
 /// Max over K x K windows moved by Stride (default: non-overlapping windows).
 template <std::size_t K, std::size_t Stride = K>
-struct MaxPool2d {
+struct MaxPool2d : layer_capabilities {
   static_assert(K > 0 && Stride > 0, "agd::MaxPool2d<K, Stride>: both must be positive");
   static constexpr bool shape_dependent = true;
   template <tensor_shape In>
@@ -178,7 +180,7 @@ struct MaxPool2d {
 
 /// Mean over K x K windows moved by Stride (default: non-overlapping windows).
 template <std::size_t K, std::size_t Stride = K>
-struct AvgPool2d {
+struct AvgPool2d : layer_capabilities {
   static_assert(K > 0 && Stride > 0, "agd::AvgPool2d<K, Stride>: both must be positive");
   static constexpr bool shape_dependent = true;
   template <tensor_shape In>
@@ -189,7 +191,7 @@ struct AvgPool2d {
 };
 
 /// The mean of each channel's plane: C x H x W -> C (as a flat vector of C features).
-struct GlobalAvgPool {
+struct GlobalAvgPool : layer_capabilities {
   static constexpr bool shape_dependent = true;
   template <tensor_shape In>
   using bind = detail::global_average_bound<In>;
@@ -199,7 +201,7 @@ struct GlobalAvgPool {
 /// Pooling on every backend: its element-wise pass over the block of samples.
 template <class Unbound, detail::pool_kind Kind, std::size_t K, std::size_t Stride, tensor_shape In,
           class Backend>
-struct layer_kernel<detail::pool_bound<Unbound, Kind, K, Stride, In>, Backend> {
+struct layer_kernel<detail::pool_bound<Unbound, Kind, K, Stride, In>, Backend> : kernel_defaults {
   using geometry = detail::pool_geometry<Kind, K, Stride, In>;
   template <class S>
   static void forward(typename Backend::context& context, matrix_view<const S> x, matrix_view<S> y,
@@ -218,7 +220,7 @@ struct layer_kernel<detail::pool_bound<Unbound, Kind, K, Stride, In>, Backend> {
 };
 
 template <tensor_shape In, class Backend>
-struct layer_kernel<detail::global_average_bound<In>, Backend> {
+struct layer_kernel<detail::global_average_bound<In>, Backend> : kernel_defaults {
   template <class S>
   static void forward(typename Backend::context& context, matrix_view<const S> x, matrix_view<S> y,
                       std::byte*) {

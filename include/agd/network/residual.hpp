@@ -34,11 +34,12 @@ namespace detail {
 
 /// Opens a residual block: passes its input on unchanged; the network keeps that input for the
 /// skip and adds the skip's gradient to the block's in backward.
-struct residual_begin {
+struct residual_begin : layer_capabilities {
   static constexpr bool shape_dependent = true;
   template <tensor_shape In>
-  struct bind {
+  struct bind : layer_capabilities {
     static constexpr bool opens_residual = true;
+    static constexpr bool shapes_output = true;
     static constexpr std::size_t input_size = In.size();
     static constexpr std::size_t output_size(std::size_t) { return In.size(); }
     static constexpr tensor_shape output_shape(tensor_shape) { return In; }
@@ -52,8 +53,9 @@ struct residual_begin {
 struct residual_end {};
 
 template <tensor_shape Skip, tensor_shape Out>
-struct residual_end_bound {
+struct residual_end_bound : layer_capabilities {
   static constexpr bool closes_residual = true;
+  static constexpr bool shapes_output = true;
   static constexpr bool projects = !(Skip == Out);
   static_assert(!projects ||
                 shape_error::residual_input<Skip.channels, Skip.height, Skip.width>::
@@ -86,24 +88,23 @@ struct residual_end_bound {
 /// Closing a residual block on every backend: an element-wise sum, and the projection's
 /// convolution kernel when the block changes the shape.
 template <tensor_shape Skip, tensor_shape Out, class Backend>
-struct layer_kernel<detail::residual_end_bound<Skip, Out>, Backend> {
+struct layer_kernel<detail::residual_end_bound<Skip, Out>, Backend> : kernel_defaults {
   using end = detail::residual_end_bound<Skip, Out>;
   using projection = layer_kernel<typename end::projection, Backend>;
 
   /// The sum is element by element (the block's output and y share a layout; the network gives
   /// an identity skip that layout too), and the projection converts whatever the skip's is.
   static constexpr layout_support layouts =
-      !end::projects || layout_support_of<projection>() == layout_support::any
-          ? layout_support::same_in_and_out
-          : layout_support::plain_only;
+      !end::projects || projection::layouts == layout_support::any ? layout_support::same_in_and_out
+                                                                   : layout_support::plain_only;
   /// The projection's weight gradient is summed as its convolution's is.
   static constexpr bool weight_gradient_by_samples =
-      end::projects && weight_gradient_by_samples_of<projection>();
+      end::projects && projection::weight_gradient_by_samples;
 
   template <class S>
   static constexpr std::size_t workspace_bytes(std::size_t samples) {
     if constexpr (end::projects)
-      return workspace_bytes_of<projection, S>(samples);
+      return projection::template workspace_bytes<S>(samples);
     else
       return 0;
   }

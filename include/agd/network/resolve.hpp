@@ -62,13 +62,9 @@ template <tensor_shape... Shapes>
 struct shape_stack {};
 
 template <class L>
-concept declares_output_shape = requires(tensor_shape s) {
-  { L::output_shape(s) } -> std::convertible_to<tensor_shape>;
-};
+concept declares_output_shape = layer_traits<L>::shapes_output;
 template <class L>
-concept input_declaration = requires {
-  requires L::declares_input;
-};
+concept input_declaration = layer_traits<L>::declares_input;
 
 /// The shape a bound layer produces from `in`: its own rule, else an element-wise layer keeps
 /// the shape, else the output is a flat vector of output_size features.

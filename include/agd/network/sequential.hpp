@@ -45,6 +45,7 @@
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/unpack.hpp>
 
+#include "agd/core/backend.hpp"
 #include "agd/core/elementwise.hpp"
 #include "agd/core/errors.hpp"
 #include "agd/core/expression.hpp"
@@ -61,27 +62,16 @@ namespace agd {
 
 namespace detail {
 
-/// Instantiates the readable kernel_error template for every layer; the static_assert inside
-/// fires on the first layer with no kernel for the backend. The residual markers are run by the
-/// network itself.
-template <class Backend, class Arch, std::size_t... I>
-consteval bool check_kernels(std::index_sequence<I...>) {
-  return (... && [] {
-    using layer = typename Arch::template layer<I>;
-    if constexpr (opens_residual<layer>)
-      return true;
-    else
-      return kernel_error::layer<I + 1, layer>::template has_no_kernel_for_backend<Backend>::value;
-  }());
-}
-
-template <class L>
-constexpr std::size_t output_rows_per_weight_row_of() {
-  if constexpr (requires { L::output_rows_per_weight_row; })
-    return L::output_rows_per_weight_row;
-  else
-    return 1;
-}
+/// Checks every layer's kernel (core/kernel.hpp's kernel_error names the layer, its position,
+/// the backend and what is missing) and says which the network may call. A class, not a
+/// function, so that the compiler's trail from the error to the user's line stays short.
+template <class Backend, class S, class List, class Positions>
+struct kernel_checks;
+template <class Backend, class S, class... Bound, std::size_t... I>
+struct kernel_checks<Backend, S, type_list<Bound...>, std::index_sequence<I...>> {
+  static constexpr std::array<bool, sizeof...(I)> usable{
+      kernel_checked<I + 1, Bound, Backend, S>::value...};
+};
 
 }  // namespace detail
 
@@ -90,6 +80,9 @@ class basic_network : public architecture<Layers...> {
   static_assert(std::is_floating_point_v<Scalar>,
                 "agd::Sequential: the scalar type must be float "
                 "or double");
+  static_assert(NetworkBackend<Backend, Scalar>,
+                "agd::Sequential: the backend lacks a member of agd::NetworkBackend (the "
+                "requirement that failed is named below; docs/writing-a-backend.md)");
 
  public:
   using architecture_type = architecture<Layers...>;
@@ -130,10 +123,14 @@ class basic_network : public architecture<Layers...> {
   using architecture_type::weight_rows;
 
  private:
-  static constexpr bool kernels_exist =
-      detail::check_kernels<Backend, architecture_type>(std::make_index_sequence<layer_count>{});
-  static_assert(kernels_exist,
-                "agd::Sequential: a layer has no kernel for this backend (see the error above)");
+  /// Whether layer i's kernel is complete (a missing one failed to compile already). The walk
+  /// calls no kernel that is not, so that one error is all the compiler says.
+  static constexpr std::array<bool, layer_count> kernel_usable =
+      detail::kernel_checks<Backend, Scalar, detail::resolved_layers_t<Layers...>,
+                            std::make_index_sequence<layer_count>>::usable;
+  // Checked with the type (not when the constructor first reads it), so that the error's trail
+  // is the network's type and the user's line.
+  static_assert(kernel_usable.size() == layer_count);
 
   template <std::size_t I>
   using layer_at = typename architecture_type::template layer<I>;
@@ -152,9 +149,9 @@ class basic_network : public architecture<Layers...> {
       []<std::size_t... I>(std::index_sequence<I...>) {
     std::array<bool, depth> result{};
     (..., [&] {
-      if constexpr (!detail::opens_residual<layer_at<I>>)
+      if constexpr (!detail::opens_residual<layer_at<I>> && kernel_usable[I])
         if constexpr (layer_at<I>::has_weights)
-          result[weight_index[I]] = weight_gradient_by_samples_of<kernel_at<I>>();
+          result[weight_index[I]] = kernel_at<I>::weight_gradient_by_samples;
     }());
     return result;
   }
@@ -173,8 +170,10 @@ class basic_network : public architecture<Layers...> {
   static constexpr layout_support layouts_of() {
     if constexpr (detail::opens_residual<layer_at<I>>)
       return layout_support::same_in_and_out;
+    else if constexpr (!kernel_usable[I])
+      return layout_support::plain_only;
     else
-      return layout_support_of<kernel_at<I>>();
+      return kernel_at<I>::layouts;
   }
 
  public:
@@ -224,11 +223,12 @@ class basic_network : public architecture<Layers...> {
           std::size_t most = 0;
           ((most = std::max(most,
                             [&] {
-                              if constexpr (detail::opens_residual<layer_at<decltype(i)::value>>)
+                              constexpr std::size_t at = decltype(i)::value;
+                              if constexpr (detail::opens_residual<layer_at<at>> ||
+                                            !kernel_usable[at])
                                 return std::size_t{0};
                               else
-                                return workspace_bytes_of<kernel_at<decltype(i)::value>, Scalar>(
-                                    samples);
+                                return kernel_at<at>::template workspace_bytes<Scalar>(samples);
                             }())),
            ...);
           return (most + 63) / 64 * 64;  // a cache line apart
@@ -240,8 +240,8 @@ class basic_network : public architecture<Layers...> {
   /// weights initialised as AGD does (orthogonal, Algorithm 1), seeded: a network is usable
   /// as constructed. An optimiser constructed with a seed initialises it again its own way.
   explicit basic_network(std::size_t batch_capacity = 128, std::uint64_t seed = 0) {
-    if constexpr (requires { context_.describe; })
-      context_.describe = [](const execution_status& status) { return describe_status(status); };
+    Backend::describe_failures_with(
+        context_, [](const execution_status& status) { return describe_status(status); });
     const unsigned group = Backend::template channel_block<Scalar>(context_);
     for (std::size_t i = 0; i <= layer_count; ++i)
       layouts_[i] = {may_block[i] ? std::uint32_t(group) : 1u,
@@ -599,7 +599,8 @@ class basic_network : public architecture<Layers...> {
     using layer = layer_at<i>;
     const matrix_view<const Scalar> x = activation_view(i).middle_cols(first, count);
     const matrix_view<Scalar> y = activation_view(i + 1).middle_cols(first, count);
-    if constexpr (detail::opens_residual<layer>) {
+    if constexpr (!kernel_usable[i]) {
+    } else if constexpr (detail::opens_residual<layer>) {
       Backend::local_for_each(context_, y.size(),
                               map_expression<Scalar, 1>(expr::x, {x.data}, y.data));
     } else if constexpr (detail::closes_residual<layer>) {
@@ -625,7 +626,8 @@ class basic_network : public architecture<Layers...> {
     using layer = layer_at<i>;
     const matrix_view<const Scalar> dy = activation_gradient_view(i + 1).middle_cols(first, count);
     const matrix_view<Scalar> dx = activation_gradient_view(i).middle_cols(first, count);
-    if constexpr (detail::closes_residual<layer>) {
+    if constexpr (!kernel_usable[i]) {
+    } else if constexpr (detail::closes_residual<layer>) {
       // y = block + skip: the block's output gets dy, the skip's input its share, to which the
       // block's own gradient is added when the pass reaches the block's opening.
       const matrix_view<Scalar> d_skip =
@@ -663,7 +665,9 @@ class basic_network : public architecture<Layers...> {
     using layer = layer_at<i>;
     constexpr std::size_t k = weight_index[i];
     constexpr std::size_t input = detail::closes_residual<layer> ? skip_source[i] : i;
-    if constexpr (by_samples[k]) {
+    if constexpr (!kernel_usable[i]) {
+      return;
+    } else if constexpr (by_samples[k]) {
       const auto [first, count] = split_range(std::ptrdiff_t(batch_), thread, threads);
       const matrix_view<Scalar> dw =
           thread == 0 ? gradient_view(k)
@@ -676,7 +680,7 @@ class basic_network : public architecture<Layers...> {
           activation_gradient_view(i + 1).middle_cols(std::size_t(first), std::size_t(count)), dw,
           workspace_of(thread));
       return;
-    } else if constexpr (weight_gradient_by_columns_of<kernel_at<i>>()) {
+    } else if constexpr (kernel_at<i>::weight_gradient_by_columns) {
       const auto [first, count] = split_range(std::ptrdiff_t(weight_cols[k]), thread, threads, 16);
       if (count == 0) return;
       const matrix_view<const Scalar> x = activation_view(input)
@@ -687,7 +691,7 @@ class basic_network : public architecture<Layers...> {
           gradient_view(k).middle_cols(std::size_t(first), std::size_t(count));
       kernel_at<i>::template backward_weights<Scalar>(context_, x, dy, dw, workspace_of(thread));
     } else {
-      constexpr std::size_t per_row = detail::output_rows_per_weight_row_of<layer>();
+      constexpr std::size_t per_row = layer_traits<layer>::output_rows_per_weight_row;
       const auto [first, count] = split_range(std::ptrdiff_t(weight_rows[k]), thread, threads, 16);
       if (count == 0) return;
       const matrix_view<const Scalar> x = activation_view(input).middle_cols(0, batch_);
@@ -736,7 +740,8 @@ class basic_network : public architecture<Layers...> {
     const auto channel_block = [&](matrix_view<Scalar> v) {
       return v.middle_rows(first, rows).middle_cols(0, batch_);
     };
-    if constexpr (Forward) {
+    if constexpr (!kernel_usable[i]) {
+    } else if constexpr (Forward) {
       kernel_at<i>::template forward<Scalar>(context_, channel_block(activation_view(i)),
                                              channel_block(activation_view(i + 1)),
                                              workspace_of(thread));

@@ -90,13 +90,15 @@ class Adam {
   static constexpr std::size_t state_bytes() {
     return 2 * Net::parameter_count * sizeof(scalar_type);
   }
-  /// The state a checkpoint saves and restores (agd/io/checkpoint.hpp): the moments, in the
-  /// flat layout of the weights (backend memory), and the number of steps taken, which sets the
-  /// bias corrections.
-  scalar_type* first_moment_data() { return first_moment_.data(); }
-  const scalar_type* first_moment_data() const { return first_moment_.data(); }
-  scalar_type* second_moment_data() { return second_moment_.data(); }
-  const scalar_type* second_moment_data() const { return second_moment_.data(); }
+  /// The state (optim/optimizer.hpp): the moments, in the flat layout of the weights (backend
+  /// memory), and the number of steps taken, which sets the bias corrections.
+  agd::state_tensors<scalar_type> state_tensors() {
+    return {{"first_moment", first_moment_.data()}, {"second_moment", second_moment_.data()}};
+  }
+  agd::state_tensors<const scalar_type> state_tensors() const {
+    return {{"first_moment", first_moment_.data()}, {"second_moment", second_moment_.data()}};
+  }
+  static constexpr bool steps_are_state = true;
   /// Tensor k of first moment (in the layout of weight k), on a backend whose memory is
   /// the host's.
   auto first_moment(std::size_t k) requires(backend::host_memory) {

@@ -124,8 +124,11 @@ class AGD {
   std::uint64_t steps() const { return std::uint64_t(read_scalars().steps); }
   const agd_options& options() const { return options_; }
   std::string name() const { return "agd"; }
-  /// AGD keeps no per-weight state.
+  /// AGD keeps no per-weight state, and its update does not depend on the step count.
   static constexpr std::size_t state_bytes() { return 0; }
+  agd::state_tensors<scalar_type> state_tensors() { return {}; }
+  agd::state_tensors<const scalar_type> state_tensors() const { return {}; }
+  static constexpr bool steps_are_state = false;
 
  private:
   agd_scalars read_scalars() const {

@@ -3,13 +3,27 @@
 // gradients the network holds and returns the learning rate it used (AGD's eta, or the
 // baseline's fixed lr) as the backend gives results: agd::read(optimizer.step()) is the number
 // on every backend (on CUDA, AGD's eta is computed on the device and read only when asked for).
+//
+// Its state is declared, so that checkpoints (io/checkpoint.hpp) save and restore it and
+// data-parallel training (distributed/data_parallel.hpp) checks that every rank starts with the
+// same, without knowing the optimiser:
+//   options().for_each(f)     calls f(name, value) for each of its options (compared between
+//                             the ranks of a data-parallel run);
+//   state_tensors()           the flat buffers it keeps per weight, each named (none for AGD);
+//   steps()                   the steps it has taken;
+//   steps_are_state           whether its update depends on steps() (Adam's bias correction,
+//                             SGD's first momentum step): then set_steps(n) restores it, and a
+//                             checkpoint saves it.
 #pragma once
 
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "agd/core/errors.hpp"
 #include "agd/core/result.hpp"
@@ -18,13 +32,40 @@
 
 namespace agd {
 
+/// One flat buffer of an optimiser's state: as many values as the network has parameters, in the
+/// flat layout of its weights (backend memory). A checkpoint names its tensor k
+/// "optimizer.<name>.k", shaped like weight k.
+template <class Pointer>
+struct state_tensor {
+  std::string_view name;
+  Pointer data;
+};
+template <class Scalar>
+using state_tensors = std::vector<state_tensor<Scalar*>>;
+
+namespace detail {
+/// What options().for_each must accept: a visitor of (name, value of any type).
+struct option_visitor {
+  template <class T>
+  void operator()(const char*, const T&) const {}
+};
+}  // namespace detail
+
 template <class O>
-concept Optimizer = requires(O o, const O co) {
+concept Optimizer = requires(O o, const O co, std::uint64_t n) {
   { agd::read(o.step()) } -> std::convertible_to<double>;
   { co.learning_rate() } -> std::convertible_to<double>;
   { co.learning_rate_location() } -> std::convertible_to<const double*>;
   { co.name() } -> std::convertible_to<std::string>;
   { co.state_bytes() } -> std::convertible_to<std::size_t>;
+  { o.state_tensors() } -> std::same_as<state_tensors<typename O::scalar_type>>;
+  { co.state_tensors() } -> std::same_as<state_tensors<const typename O::scalar_type>>;
+  co.options().for_each(detail::option_visitor{});
+  { co.steps() } -> std::convertible_to<std::uint64_t>;
+  { O::steps_are_state } -> std::convertible_to<bool>;
+  requires !O::steps_are_state || requires {
+    o.set_steps(n);
+  };
 };
 
 namespace detail {

@@ -84,13 +84,18 @@ class SGD {
     return options_.momentum > 0 ? Net::parameter_count * sizeof(scalar_type) : 0;
   }
   const sgd_options& options() const { return options_; }
-  /// The state a checkpoint saves and restores (agd/io/checkpoint.hpp): the momentum buffer in
-  /// the flat layout of the weights (null when momentum is 0), and the number of steps taken
-  /// (the first step starts the buffer at the gradient).
-  scalar_type* velocity_data() { return options_.momentum > 0 ? velocity_.data() : nullptr; }
-  const scalar_type* velocity_data() const {
-    return options_.momentum > 0 ? velocity_.data() : nullptr;
+  /// The state (optim/optimizer.hpp): the momentum buffer in the flat layout of the weights
+  /// (none when momentum is 0), and the number of steps taken (the first step starts the buffer
+  /// at the gradient).
+  agd::state_tensors<scalar_type> state_tensors() {
+    if (!(options_.momentum > 0)) return {};
+    return {{"velocity", velocity_.data()}};
   }
+  agd::state_tensors<const scalar_type> state_tensors() const {
+    if (!(options_.momentum > 0)) return {};
+    return {{"velocity", velocity_.data()}};
+  }
+  static constexpr bool steps_are_state = true;
   /// Tensor k of velocity (in the layout of weight k), on a backend whose memory is
   /// the host's.
   auto velocity(std::size_t k) requires(backend::host_memory) {

@@ -40,6 +40,7 @@
 
 #include "agd/backend/cuda/graph.hpp"
 #include "agd/backend/cuda/runtime.hpp"
+#include "agd/core/backend.hpp"
 #include "agd/core/errors.hpp"
 #include "agd/core/host_device.hpp"
 #include "agd/core/precision.hpp"
@@ -114,6 +115,18 @@ class device_result {
   execution_context* context_;
   const void* value_;
 };
+
+}  // namespace agd::cuda
+
+namespace agd {
+/// A device result is read by its read() (a wait for the stream).
+template <class T>
+struct result_traits<cuda::device_result<T>> {
+  static constexpr bool deferred = true;
+};
+}  // namespace agd
+
+namespace agd::cuda {
 
 namespace detail {
 /// f() once, as a one-thread kernel.
@@ -202,6 +215,11 @@ struct device {
   }
   /// Nothing to redo per pass: the kernels read the weights as they are.
   static void begin_pass(context&, pass_kind) {}
+  /// The words of the error a failed step throws when its result is read (device_result),
+  /// long after the network's call returned.
+  static void describe_failures_with(context& ctx, std::string (*words)(const execution_status&)) {
+    ctx.describe = words;
+  }
 
   /// Makes the network of this context compute in `precision` (network/precision.hpp calls it
   /// at construction), or says in one sentence why this GPU cannot: bf16 needs its tensor cores
@@ -372,5 +390,7 @@ T device_result<T>::read() const {
   std::memcpy(static_cast<void*>(&value), host.value, sizeof(T));
   return value;
 }
+
+static_assert(NetworkBackend<device, float> && NetworkBackend<device, double>);
 
 }  // namespace agd::cuda

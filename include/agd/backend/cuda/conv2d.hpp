@@ -77,7 +77,7 @@ struct gather_patch_gradients {
 }  // namespace cuda::detail
 
 template <BoundConv2d L>
-struct layer_kernel<L, cuda::device> {
+struct layer_kernel<L, cuda::device> : kernel_defaults {
   static constexpr conv_geometry geometry = L::geometry;
   static constexpr std::size_t P = geometry.positions();
   static constexpr std::size_t Q = geometry.patch();

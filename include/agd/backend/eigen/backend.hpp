@@ -32,6 +32,7 @@
 
 #include "agd/backend/eigen/onednn.hpp"
 #include "agd/backend/eigen/threads.hpp"
+#include "agd/core/backend.hpp"
 #include "agd/core/matrix.hpp"
 #include "agd/core/partition.hpp"
 #include "agd/core/precision.hpp"
@@ -145,6 +146,9 @@ struct cpu {
       throw std::runtime_error(refusal);
     ctx.precision = precision;
   }
+
+  /// Nothing to keep: a failed step throws at once, from the network's own call, in its words.
+  static void describe_failures_with(context&, std::string (*)(const execution_status&)) {}
 
   /// The compute engine of the CPU backend in this build: "onednn" or "eigen".
   static std::string engine() {
@@ -407,4 +411,5 @@ extern template void cpu::gemm<float>(cpu::context&, bool, bool, std::size_t, st
 namespace agd {
 /// The default backend of agd::Sequential.
 using cpu_backend = eigen::cpu;
+static_assert(NetworkBackend<cpu_backend, float> && NetworkBackend<cpu_backend, double>);
 }  // namespace agd

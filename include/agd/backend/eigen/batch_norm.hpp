@@ -21,7 +21,7 @@
 namespace agd {
 
 template <tensor_shape In>
-struct layer_kernel<detail::batch_norm_bound<In>, eigen::cpu> {
+struct layer_kernel<detail::batch_norm_bound<In>, eigen::cpu> : kernel_defaults {
   static constexpr layout_support layouts = layout_support::same_in_and_out;
   static constexpr std::size_t plane = In.plane();
 

@@ -19,7 +19,7 @@
 namespace agd {
 
 template <BoundConv2d L>
-struct layer_kernel<L, eigen::cpu> {
+struct layer_kernel<L, eigen::cpu> : kernel_defaults {
   using im2row = eigen::im2row_convolution<L>;
 
   /// How the threads share the weight gradient. oneDNN: each a block of output channels (rows

@@ -23,7 +23,8 @@
 namespace agd {
 
 template <class Unbound, detail::pool_kind Kind, std::size_t K, std::size_t Stride, tensor_shape In>
-struct layer_kernel<detail::pool_bound<Unbound, Kind, K, Stride, In>, eigen::cpu> {
+struct layer_kernel<detail::pool_bound<Unbound, Kind, K, Stride, In>, eigen::cpu>
+    : kernel_defaults {
   using geometry = detail::pool_geometry<Kind, K, Stride, In>;
   static constexpr std::size_t out_height = geometry::out_height;
   static constexpr std::size_t out_width = geometry::out_width;

@@ -31,7 +31,7 @@ matrix_view<S> view_of(matrix_ref<S> m) {
 }
 template <class L, class S>
 std::vector<std::byte> workspace_for(std::size_t samples) {
-  return std::vector<std::byte>(workspace_bytes_of<layer_kernel<L, cpu>, S>(samples) + 64);
+  return std::vector<std::byte>(layer_kernel<L, cpu>::template workspace_bytes<S>(samples) + 64);
 }
 template <class L>
 using kernel = layer_kernel<L, cpu>;
