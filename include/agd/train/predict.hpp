@@ -42,17 +42,16 @@ namespace detail {
 template <class Outputs>
 [[noreturn]] void throw_non_finite_output(const Outputs& outputs, Eigen::Index first,
                                           const char* function) {
-  for (Eigen::Index j = 0; j < outputs.cols(); ++j)
-    for (Eigen::Index i = 0; i < outputs.rows(); ++i)
-      if (!std::isfinite(outputs(i, j)))
-        throw non_finite_error(
-            std::string(function) + ": the output of the network for sample " +
-            std::to_string(first + j) + " is " + std::to_string(double(outputs(i, j))) +
-            " (output " + std::to_string(i) + " of " + std::to_string(outputs.rows()) +
-            ") although its inputs are finite: they are so large that the network overflows (give "
-            "it inputs preprocessed as its training data was; a file saved by "
-            "agd::io::save_weights carries that preprocessing: saved.preprocessing(raw)), or "
-            "the weights are not finite (load them again)");
+  if (const auto at = first_non_finite(outputs))
+    throw non_finite_error(
+        std::string(function) + ": the output of the network for sample " +
+        std::to_string(first + at->col) + " is " +
+        std::to_string(double(outputs(at->row, at->col))) + " (output " + std::to_string(at->row) +
+        " of " + std::to_string(outputs.rows()) +
+        ") although its inputs are finite: they are so large that the network overflows (give "
+        "it inputs preprocessed as its training data was; a file saved by "
+        "agd::io::save_weights carries that preprocessing: saved.preprocessing(raw)), or "
+        "the weights are not finite (load them again)");
   throw non_finite_error(std::string(function) + ": the network's outputs are not finite");
 }
 
@@ -70,15 +69,11 @@ void predict_in_chunks(Net& net, const Eigen::MatrixBase<Derived>& inputs, const
                                 std::to_string(inputs.rows()) + " rows but the network takes " +
                                 std::to_string(Net::input_size) +
                                 " inputs per sample (one sample per column)");
-  if (!inputs.allFinite()) {
-    for (Eigen::Index j = 0; j < inputs.cols(); ++j)
-      for (Eigen::Index i = 0; i < inputs.rows(); ++i)
-        if (!std::isfinite(inputs(i, j)))
-          throw non_finite_error(std::string(function) + ": input " + std::to_string(i) +
-                                 " of sample " + std::to_string(j) + " is " +
-                                 std::to_string(double(inputs(i, j))) +
-                                 "; check the data and its preprocessing");
-  }
+  if (const auto at = first_non_finite(inputs))
+    throw non_finite_error(std::string(function) + ": input " + std::to_string(at->row) +
+                           " of sample " + std::to_string(at->col) + " is " +
+                           std::to_string(double(inputs(at->row, at->col))) +
+                           "; check the data and its preprocessing");
   const auto chunk = static_cast<Eigen::Index>(net.batch_capacity());
   // Finite inputs can still overflow the network (inputs far larger than those it was trained
   // on); an inf or NaN output would otherwise become class 0 and NaN probabilities.

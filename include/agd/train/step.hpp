@@ -14,6 +14,7 @@
 
 #include "agd/core/errors.hpp"
 #include "agd/core/host_device.hpp"
+#include "agd/core/matrix.hpp"
 #include "agd/core/result.hpp"
 #include "agd/data/dataset.hpp"
 #include "agd/loss/accuracy.hpp"
@@ -105,14 +106,11 @@ requires(Net::backend_type::host_memory) double train_step(Net& net, Opt& optimi
         "agd::train::train_step: a batch of " + std::to_string(labels.size()) +
         " labels does not fit the batch capacity " + std::to_string(net.batch_capacity()));
   auto inputs = net.input_buffer().leftCols(n);
-  if (!inputs.allFinite()) {
-    Eigen::Index row = 0, column = 0;
-    (!inputs.array().isFinite()).template cast<int>().maxCoeff(&row, &column);
-    throw non_finite_error("agd::train::train_step: input " + std::to_string(row) + " of sample " +
-                           std::to_string(column) + " in the batch is " +
-                           std::to_string(inputs(row, column)) +
+  if (const auto at = first_non_finite(inputs))
+    throw non_finite_error("agd::train::train_step: input " + std::to_string(at->row) +
+                           " of sample " + std::to_string(at->col) + " in the batch is " +
+                           std::to_string(inputs(at->row, at->col)) +
                            "; no weight was changed. Check the data and its preprocessing.");
-  }
   for (std::size_t j = 0; j < labels.size(); ++j)
     if (labels[j] < 0 || std::size_t(labels[j]) >= Net::output_size)
       throw std::invalid_argument("agd::train::train_step: label " + std::to_string(labels[j]) +
