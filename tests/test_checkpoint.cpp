@@ -8,9 +8,9 @@
 #include <agd/io/checkpoint.hpp>
 #include <agd/layers/dense.hpp>
 #include <agd/layers/relu.hpp>
-#include <agd/sequential.hpp>
 #include <agd/optim/adam.hpp>
 #include <agd/optim/sgd.hpp>
+#include <agd/sequential.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -6,8 +6,8 @@
 #include <agd/layers/relu.hpp>
 #include <agd/loss/cross_entropy.hpp>
 #include <agd/loss/mse_loss.hpp>
-#include <agd/sequential.hpp>
 #include <agd/optim/sgd.hpp>
+#include <agd/sequential.hpp>
 #include <agd/train/fit.hpp>
 #include <agd/train/position.hpp>
 

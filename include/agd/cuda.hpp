@@ -12,7 +12,7 @@
 #include "agd/agd.hpp"
 
 #include "agd/backend/cuda/backend.hpp"
-#include "agd/train/cuda_batch_loader.hpp"
 #include "agd/backend/cuda/conv2d.hpp"
 #include "agd/backend/cuda/graph.hpp"
 #include "agd/backend/cuda/runtime.hpp"
+#include "agd/train/cuda_batch_loader.hpp"

@@ -8,8 +8,8 @@
 
 #include <agd/io/checkpoint.hpp>
 #include <agd/layers/dense.hpp>
-#include <agd/sequential.hpp>
 #include <agd/optim/adam.hpp>
+#include <agd/sequential.hpp>
 #include <agd/train/position.hpp>
 
 #include <filesystem>

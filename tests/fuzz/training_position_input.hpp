@@ -12,8 +12,8 @@
 #include <agd/data/dataset.hpp>
 #include <agd/layers/dense.hpp>
 #include <agd/loss/mse_loss.hpp>
-#include <agd/sequential.hpp>
 #include <agd/optim/sgd.hpp>
+#include <agd/sequential.hpp>
 #include <agd/train/fit.hpp>
 #include <agd/train/position.hpp>
 
