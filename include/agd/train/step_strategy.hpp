@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <tuple>
